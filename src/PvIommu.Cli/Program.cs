@@ -1,0 +1,3 @@
+using PvIommu.Cli;
+
+return PviommuCommand.Run(args);

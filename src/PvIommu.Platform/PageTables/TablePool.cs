@@ -1,0 +1,118 @@
+using System.Runtime.CompilerServices;
+using PvIommu.Platform.Memory;
+
+namespace PvIommu.Platform.PageTables;
+
+/// <summary>
+/// A fixed, contiguous block of machine frames handed out one at a time as page-table pages:
+/// Xen's per-domain PV-IOMMU arena (2^order pages taken whole at init). It refuses when empty,
+/// and keeps each page's bookkeeping (its words, its count of live entries) beside it so the
+/// table engine needs no map from frame to metadata.
+/// </summary>
+/// <remarks>Not thread-safe: the owner (a domain's IOMMU state) serialises access.</remarks>
+public sealed class TablePool
+{
+    private readonly MachineMemory _memory;
+    private readonly int[] _free;
+    private readonly ushort[] _used;
+    private readonly ulong[]?[] _words;
+    private int _freeCount;
+
+    /// <summary>A pool over frames <paramref name="first"/> .. first + <paramref name="pages"/> - 1.</summary>
+    public TablePool(MachineMemory memory, Mfn first, int pages, FaultInjector? faults = null)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(pages, 1);
+        if (!memory.Contains(first + (ulong)(pages - 1)))
+        {
+            throw new ArgumentOutOfRangeException(nameof(pages), "pool beyond host memory");
+        }
+
+        _memory = memory;
+        First = first;
+        Capacity = pages;
+        Faults = faults ?? new FaultInjector();
+        _free = new int[pages];
+        _used = new ushort[pages];
+        _words = new ulong[]?[pages];
+        for (var i = 0; i < pages; i++)
+        {
+            _free[i] = pages - 1 - i;
+        }
+
+        _freeCount = pages;
+    }
+
+    /// <summary>The first frame of the block.</summary>
+    public Mfn First { get; }
+
+    /// <summary>Pages in the block.</summary>
+    public int Capacity { get; }
+
+    /// <summary>Pages currently free.</summary>
+    public int Free => _freeCount;
+
+    /// <summary>Pages currently used as tables.</summary>
+    public int InUse => Capacity - _freeCount;
+
+    /// <summary>Most pages ever in use at once.</summary>
+    public int Peak { get; private set; }
+
+    /// <summary>Where tests make the n-th take fail.</summary>
+    public FaultInjector Faults { get; }
+
+    /// <summary>Takes a zeroed page; false when the pool is empty (or a fault is injected).</summary>
+    public bool TryTake(out int page)
+    {
+        if (_freeCount == 0 || Faults.ShouldFail())
+        {
+            page = -1;
+            return false;
+        }
+
+        page = _free[--_freeCount];
+        _used[page] = 0;
+        _words[page] = _memory.Words(First + (ulong)page);
+        if (InUse > Peak)
+        {
+            Peak = InUse;
+        }
+
+        return true;
+    }
+
+    /// <summary>Returns a page; its frame is scrubbed so nothing of the old table survives.</summary>
+    public void Give(int page)
+    {
+        if ((uint)page >= (uint)Capacity || _words[page] is null)
+        {
+            throw new InvalidOperationException($"page {page} is not a live table page of this pool");
+        }
+
+        _words[page] = null;
+        _memory.Scrub(First + (ulong)page);
+        _free[_freeCount++] = page;
+    }
+
+    /// <summary>The machine frame of a page.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public Mfn MfnOf(int page) => First + (ulong)page;
+
+    /// <summary>The page holding machine frame <paramref name="mfn"/>, or -1.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public int PageOf(ulong mfn)
+    {
+        var page = mfn - First.Value;
+        return page < (ulong)Capacity ? (int)page : -1;
+    }
+
+    /// <summary>Whether <paramref name="mfn"/> lies in this pool's block.</summary>
+    public bool Owns(Mfn mfn) => PageOf(mfn.Value) >= 0;
+
+    /// <summary>The 512 entries of a live page.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal ulong[] Words(int page) => _words[page]!;
+
+    /// <summary>Live entries in a live page.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal ref ushort Used(int page) => ref _used[page];
+}
