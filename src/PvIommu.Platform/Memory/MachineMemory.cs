@@ -1,24 +1,35 @@
+using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 
 namespace PvIommu.Platform.Memory;
 
 /// <summary>
-/// Host memory as 4 KiB frames, stored sparsely: a frame costs memory only once it is written
-/// (or handed out as a page table), so a 256 GiB host costs what its workload touches.
+/// Host memory as 4 KiB frames, stored sparsely: a 256 GiB host costs what its workload
+/// touches, not what it has.
 /// </summary>
 /// <remarks>
-/// Storage is a two-level directory, <c>chunk = mfn &gt;&gt; 9</c>, <c>slot = mfn &amp; 511</c>;
-/// each present frame is a <c>ulong[512]</c> so page-table code reads whole entries and device
-/// DMA sees the same bytes (the host is little-endian, as x86 is). Untouched frames read as
-/// zero. Creation is lock-free (compare-exchange), so vCPUs and devices may race on it.
+/// <code>
+///  mfn:  [ chunk (mfn &gt;&gt; 9) ][ frame in chunk (9 bits) ]
+///  _chunks[chunk] ─► 2 MiB of native memory, calloc'd on first touch
+/// </code>
+/// A chunk is reserved with <c>calloc</c>, which for 2 MiB maps fresh zero pages that the
+/// operating system backs only when written, so an untouched frame costs nothing even inside
+/// a live chunk. Frames of a chunk are contiguous, as real memory is, so page-table pages
+/// taken from a contiguous arena sit side by side. The simulated machine is little-endian
+/// (as x86 is): device DMA sees the same bytes the words hold. Chunk creation is lock-free,
+/// so vCPUs and devices may race on it. The memory is freed when the object is collected;
+/// every holder of a frame pointer holds this object too, so no pointer outlives it.
 /// </remarks>
-public sealed class MachineMemory
+public sealed unsafe class MachineMemory
 {
     private const int ChunkShift = 9;
     private const int ChunkFrames = 1 << ChunkShift;
-    private readonly ulong[]?[]?[] _chunks;
-    private long _touched;
+    private const long ChunkBytes = (long)ChunkFrames * Frame.Size;
+    private readonly nint[] _chunks;
+    private readonly ulong[]?[] _touched;
+    private long _touchedFrames;
+    private int _liveChunks;
 
     /// <summary>Creates a host memory of <paramref name="frames"/> 4 KiB frames, all zero.</summary>
     public MachineMemory(ulong frames)
@@ -31,116 +42,156 @@ public sealed class MachineMemory
         ArgumentOutOfRangeException.ThrowIfZero(frames);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(frames, 1UL << 40);
         FrameCount = frames;
-        _chunks = new ulong[]?[]?[(frames + ChunkFrames - 1) >> ChunkShift];
+        var chunks = (frames + ChunkFrames - 1) >> ChunkShift;
+        _chunks = new nint[chunks];
+        _touched = new ulong[]?[chunks];
+    }
+
+    /// <summary>Frees the native chunks.</summary>
+    ~MachineMemory()
+    {
+        foreach (var chunk in _chunks)
+        {
+            if (chunk != 0)
+            {
+                NativeMemory.Free((void*)chunk);
+            }
+        }
+
+        if (_liveChunks > 0)
+        {
+            GC.RemoveMemoryPressure(_liveChunks * ChunkBytes);
+        }
     }
 
     /// <summary>Number of frames the host has.</summary>
     public ulong FrameCount { get; }
 
-    /// <summary>Frames that currently hold storage (written, or used as tables).</summary>
-    public long TouchedFrames => Interlocked.Read(ref _touched);
+    /// <summary>Frames that have been written (or handed out as tables) and not scrubbed since.</summary>
+    public long TouchedFrames => Interlocked.Read(ref _touchedFrames);
 
-    /// <summary>Bytes of simulator storage the touched frames cost.</summary>
+    /// <summary>Bytes the touched frames amount to.</summary>
     public long TouchedBytes => TouchedFrames * Frame.Size;
 
     /// <summary>Whether <paramref name="mfn"/> is a frame of this host.</summary>
     public bool Contains(Mfn mfn) => mfn.Value < FrameCount;
 
     /// <summary>
-    /// The 512 words of a frame, created (zeroed) on first use. Page-table code keeps this
-    /// array for as long as the frame is a table.
+    /// The 512 words of a frame for writing; the frame counts as touched from now on. Page-table
+    /// code keeps the pointer for as long as the frame is a table.
     /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public ulong[] Words(Mfn mfn)
-    {
-        var chunk = _chunks[mfn.Value >> ChunkShift];
-        var frame = chunk?[mfn.Value & (ChunkFrames - 1)];
-        return frame ?? Materialise(mfn);
-    }
+    public Span<ulong> Words(Mfn mfn) => new(WordsPointer(mfn), Frame.Words);
 
-    /// <summary>The words of a frame if it holds storage, else <see langword="null"/> (reads as zero).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public ulong[]? PeekWords(Mfn mfn)
+    /// <summary>The frame's words as a pointer, marking it touched (engine use).</summary>
+    internal ulong* WordsPointer(Mfn mfn)
     {
-        if (mfn.Value >= FrameCount)
+        CheckFrame(mfn);
+        var chunk = mfn.Value >> ChunkShift;
+        var slot = (int)(mfn.Value & (ChunkFrames - 1));
+        var bits = _touched[chunk] ?? Materialise(chunk);
+        ref var word = ref bits[slot >> 6];
+        var bit = 1UL << (slot & 63);
+        if ((Volatile.Read(ref word) & bit) == 0 && (Interlocked.Or(ref word, bit) & bit) == 0)
         {
-            return null;
+            Interlocked.Increment(ref _touchedFrames);
         }
 
-        return _chunks[mfn.Value >> ChunkShift]?[mfn.Value & (ChunkFrames - 1)];
+        return (ulong*)_chunks[chunk] + ((long)slot * Frame.Words);
     }
 
-    /// <summary>Reads the 64-bit word at <paramref name="index"/> (0–511) of a frame.</summary>
+    /// <summary>Reads the 64-bit word at <paramref name="index"/> (0–511) of a frame; untouched memory reads as zero.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public ulong ReadWord(Mfn mfn, int index) => PeekWords(mfn) is { } w ? w[index] : 0;
+    public ulong ReadWord(Mfn mfn, int index)
+    {
+        if (mfn.Value >= FrameCount || (uint)index >= Frame.Words)
+        {
+            ThrowOutside(mfn);
+        }
+
+        var chunk = Volatile.Read(ref _chunks[mfn.Value >> ChunkShift]);
+        return chunk == 0 ? 0 : ((ulong*)chunk)[((long)(mfn.Value & (ChunkFrames - 1)) * Frame.Words) + index];
+    }
 
     /// <summary>Copies bytes out of one frame; untouched frames read as zero.</summary>
     public void Read(Mfn mfn, int offset, Span<byte> destination)
     {
         CheckRange(mfn, offset, destination.Length);
-        if (PeekWords(mfn) is { } words)
-        {
-            MemoryMarshal.AsBytes(words.AsSpan()).Slice(offset, destination.Length).CopyTo(destination);
-        }
-        else
+        var chunk = Volatile.Read(ref _chunks[mfn.Value >> ChunkShift]);
+        if (chunk == 0)
         {
             destination.Clear();
+            return;
         }
+
+        var frame = (byte*)chunk + ((long)(mfn.Value & (ChunkFrames - 1)) * Frame.Size);
+        new ReadOnlySpan<byte>(frame + offset, destination.Length).CopyTo(destination);
     }
 
-    /// <summary>Copies bytes into one frame, creating its storage.</summary>
+    /// <summary>Copies bytes into one frame, which counts as touched from now on.</summary>
     public void Write(Mfn mfn, int offset, ReadOnlySpan<byte> source)
     {
         CheckRange(mfn, offset, source.Length);
-        source.CopyTo(MemoryMarshal.AsBytes(Words(mfn).AsSpan()).Slice(offset));
+        source.CopyTo(new Span<byte>((byte*)WordsPointer(mfn) + offset, source.Length));
     }
 
-    /// <summary>Zeroes a frame and drops its storage (what Xen's scrubbing of a freed page leaves).</summary>
+    /// <summary>Zeroes a frame and stops counting it as touched (what Xen's scrub of a freed page leaves).</summary>
     public void Scrub(Mfn mfn)
     {
-        if (!Contains(mfn))
+        CheckFrame(mfn);
+        var chunk = mfn.Value >> ChunkShift;
+        var slot = (int)(mfn.Value & (ChunkFrames - 1));
+        if (_touched[chunk] is not { } bits)
         {
-            throw new ArgumentOutOfRangeException(nameof(mfn), mfn, "beyond host memory");
+            return;
         }
 
-        var chunk = _chunks[mfn.Value >> ChunkShift];
-        if (chunk is not null && Interlocked.Exchange(ref chunk[mfn.Value & (ChunkFrames - 1)], null) is not null)
+        new Span<ulong>((ulong*)_chunks[chunk] + ((long)slot * Frame.Words), Frame.Words).Clear();
+        var bit = 1UL << (slot & 63);
+        if ((Interlocked.And(ref bits[slot >> 6], ~bit) & bit) != 0)
         {
-            Interlocked.Decrement(ref _touched);
+            Interlocked.Decrement(ref _touchedFrames);
         }
     }
 
-    private ulong[] Materialise(Mfn mfn)
+    /// <summary>Frames touched in the chunk holding <paramref name="mfn"/> (for tests of sparseness).</summary>
+    internal int TouchedInChunk(Mfn mfn) =>
+        _touched[mfn.Value >> ChunkShift] is { } bits ? bits.Sum(BitOperations.PopCount) : 0;
+
+    private ulong[] Materialise(ulong chunk)
     {
-        if (!Contains(mfn))
+        lock (_touched)
         {
-            throw new ArgumentOutOfRangeException(nameof(mfn), mfn, "beyond host memory");
-        }
+            if (_touched[chunk] is { } existing)
+            {
+                return existing;
+            }
 
-        ref var chunkRef = ref _chunks[mfn.Value >> ChunkShift];
-        var chunk = chunkRef ?? Interlocked.CompareExchange(ref chunkRef, new ulong[]?[ChunkFrames], null) ?? chunkRef!;
-        ref var slot = ref chunk[mfn.Value & (ChunkFrames - 1)];
-        var fresh = new ulong[Frame.Words];
-        var existing = Interlocked.CompareExchange(ref slot, fresh, null);
-        if (existing is not null)
+            _chunks[chunk] = (nint)NativeMemory.AllocZeroed((nuint)ChunkBytes);
+            _liveChunks++;
+            GC.AddMemoryPressure(ChunkBytes);
+            var bits = new ulong[ChunkFrames / 64];
+            Volatile.Write(ref _touched[chunk], bits);
+            return bits;
+        }
+    }
+
+    private void CheckFrame(Mfn mfn)
+    {
+        if (mfn.Value >= FrameCount)
         {
-            return existing;
+            ThrowOutside(mfn);
         }
-
-        Interlocked.Increment(ref _touched);
-        return fresh;
     }
 
     private void CheckRange(Mfn mfn, int offset, int length)
     {
-        if (!Contains(mfn))
-        {
-            throw new ArgumentOutOfRangeException(nameof(mfn), mfn, "beyond host memory");
-        }
-
+        CheckFrame(mfn);
         if ((uint)offset > Frame.Size || (uint)length > (uint)(Frame.Size - offset))
         {
-            throw new ArgumentOutOfRangeException(nameof(length), "access crosses the frame");
+            throw new ArgumentOutOfRangeException(nameof(length), $"{length} bytes at offset {offset} cross the frame");
         }
     }
+
+    private static void ThrowOutside(Mfn mfn) =>
+        throw new ArgumentOutOfRangeException(nameof(mfn), mfn, "beyond host memory");
 }

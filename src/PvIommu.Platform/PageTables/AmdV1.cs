@@ -45,6 +45,10 @@ public readonly struct AmdV1 : IPteFormat
 
     /// <inheritdoc/>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static ulong AddressBits(ulong mfn) => (mfn << 12) & AddressMask;
+
+    /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static ulong Leaf(ulong mfn, int level, PteAccess access)
     {
         var pte = ((mfn << 12) & AddressMask) | PR;

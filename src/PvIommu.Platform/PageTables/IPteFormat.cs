@@ -13,6 +13,9 @@ public interface IPteFormat
     /// <summary>Which format this is.</summary>
     static abstract PageTableFormat Kind { get; }
 
+    /// <summary>The address field of an entry that points at <paramref name="mfn"/> (bits 51:12 in both formats).</summary>
+    static abstract ulong AddressBits(ulong mfn);
+
     /// <summary>A leaf mapping <paramref name="mfn"/> at <paramref name="level"/> (1 = 4 KiB).</summary>
     static abstract ulong Leaf(ulong mfn, int level, PteAccess access);
 

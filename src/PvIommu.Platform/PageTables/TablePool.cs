@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using PvIommu.Platform.Memory;
 
 namespace PvIommu.Platform.PageTables;
@@ -10,12 +11,12 @@ namespace PvIommu.Platform.PageTables;
 /// table engine needs no map from frame to metadata.
 /// </summary>
 /// <remarks>Not thread-safe: the owner (a domain's IOMMU state) serialises access.</remarks>
-public sealed class TablePool
+public sealed unsafe class TablePool
 {
     private readonly MachineMemory _memory;
     private readonly int[] _free;
     private readonly ushort[] _used;
-    private readonly ulong[]?[] _words;
+    private readonly nint[] _words;
     private int _freeCount;
 
     /// <summary>A pool over frames <paramref name="first"/> .. first + <paramref name="pages"/> - 1.</summary>
@@ -33,7 +34,7 @@ public sealed class TablePool
         Faults = faults ?? new FaultInjector();
         _free = new int[pages];
         _used = new ushort[pages];
-        _words = new ulong[]?[pages];
+        _words = new nint[pages];
         for (var i = 0; i < pages; i++)
         {
             _free[i] = pages - 1 - i;
@@ -71,7 +72,7 @@ public sealed class TablePool
 
         page = _free[--_freeCount];
         _used[page] = 0;
-        _words[page] = _memory.Words(First + (ulong)page);
+        _words[page] = (nint)_memory.WordsPointer(First + (ulong)page);
         if (InUse > Peak)
         {
             Peak = InUse;
@@ -80,16 +81,19 @@ public sealed class TablePool
         return true;
     }
 
-    /// <summary>Returns a page; its frame is scrubbed so nothing of the old table survives.</summary>
+    /// <summary>
+    /// Returns a page. Its frame is zeroed at once, so no walk can find a stale entry in it,
+    /// and keeps its storage: the page stays reserved to this pool.
+    /// </summary>
     public void Give(int page)
     {
-        if ((uint)page >= (uint)Capacity || _words[page] is null)
+        if ((uint)page >= (uint)Capacity || _words[page] == 0)
         {
             throw new InvalidOperationException($"page {page} is not a live table page of this pool");
         }
 
-        _words[page] = null;
-        _memory.Scrub(First + (ulong)page);
+        new Span<ulong>((void*)_words[page], Frame.Words).Clear();
+        _words[page] = 0;
         _free[_freeCount++] = page;
     }
 
@@ -108,9 +112,10 @@ public sealed class TablePool
     /// <summary>Whether <paramref name="mfn"/> lies in this pool's block.</summary>
     public bool Owns(Mfn mfn) => PageOf(mfn.Value) >= 0;
 
-    /// <summary>The 512 entries of a live page.</summary>
+    /// <summary>The 512 entries of a live page. <paramref name="page"/> must come from
+    /// <see cref="TryTake"/> or <see cref="PageOf"/> (both range-checked), so the read skips the bounds check.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal ulong[] Words(int page) => _words[page]!;
+    internal ulong* Words(int page) => (ulong*)Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_words), page);
 
     /// <summary>Live entries in a live page.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -38,6 +38,10 @@ public readonly struct VtdSecondLevel : IPteFormat
 
     /// <inheritdoc/>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static ulong AddressBits(ulong mfn) => (mfn << 12) & AddressMask;
+
+    /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static ulong Leaf(ulong mfn, int level, PteAccess access)
     {
         var pte = (mfn << 12) & AddressMask;

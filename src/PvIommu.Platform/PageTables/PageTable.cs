@@ -1,0 +1,143 @@
+using System.Runtime.CompilerServices;
+using PvIommu.Platform.Memory;
+
+namespace PvIommu.Platform.PageTables;
+
+/// <summary>
+/// The hypervisor's page-table engine for one IOMMU context: it writes hardware-format entries
+/// (<typeparamref name="TFormat"/>) into machine frames taken from a <see cref="TablePool"/>,
+/// which the IOMMU's walker then reads.
+/// </summary>
+/// <remarks>
+/// <code>
+///  dfn bits:  [ L5 ][ L4 ][ L3 ][ L2 ][ L1 ]   9 bits each, 4 KiB frames below
+///  root ─► L4 table ─► L3 table ─► L2 table ─► L1 table ─► 4 KiB leaf
+///                           └─ 1 GiB leaf └─ 2 MiB leaf
+/// </code>
+/// Invariants: every non-root table holds at least one present entry (empty tables go back to
+/// the pool at once), each table's live-entry count is kept beside it in the pool, and every
+/// table entry points into the pool. Runs are filled in place: one descent reaches a table,
+/// then consecutive slots are written until the run or the table ends. Not thread-safe.
+/// </remarks>
+/// <typeparam name="TFormat">The hardware entry format.</typeparam>
+public sealed unsafe partial class PageTable<TFormat>
+    where TFormat : struct, IPteFormat
+{
+    private const int MaxLevels = 6;
+    private readonly TablePool _pool;
+    private readonly int _rootPage;
+    private long _pteWrites;
+    private long _mappedFrames;
+    private int _tablePages;
+
+    private PageTable(TablePool pool, int rootPage, int levels)
+    {
+        _pool = pool;
+        _rootPage = rootPage;
+        _tablePages = 1;
+        Levels = levels;
+    }
+
+    /// <summary>Makes an empty table; see <see cref="PageTable.TryCreate{TFormat}"/>.</summary>
+    internal static PageTable<TFormat>? TryCreateCore(TablePool pool, int levels)
+    {
+        ArgumentNullException.ThrowIfNull(pool);
+        ArgumentOutOfRangeException.ThrowIfLessThan(levels, 3);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(levels, MaxLevels);
+        return pool.TryTake(out var root) ? new PageTable<TFormat>(pool, root, levels) : null;
+    }
+
+    /// <summary>Levels of the walk (4: 48-bit addresses, 5: 57-bit).</summary>
+    public int Levels { get; }
+
+    /// <summary>The root table's frame (what a context entry points at).</summary>
+    public Mfn Root => _pool.MfnOf(_rootPage);
+
+    /// <summary>Highest dfn the table can map.</summary>
+    public ulong MaxDfn => (1UL << (PageLevel.Bits * Levels)) - 1;
+
+    /// <summary>Table pages this table holds, the root included.</summary>
+    public int TablePages => _tablePages;
+
+    /// <summary>4 KiB frames currently mapped (a superpage counts all its frames).</summary>
+    public long MappedFrames => _mappedFrames;
+
+    /// <summary>Entries written so far (leaves, table pointers, clears): the cost model's PTE writes.</summary>
+    public long PteWrites => _pteWrites;
+
+    /// <summary>Whether the table maps nothing (only the root is left).</summary>
+    public bool IsEmpty => _mappedFrames == 0;
+
+    /// <summary>
+    /// Looks up <paramref name="dfn"/>: the frame it reaches, with the leaf's rights and level.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public bool TryLookup(ulong dfn, out PtLeaf leaf)
+    {
+        var page = _rootPage;
+        for (var level = Levels; ; level--)
+        {
+            var e = _pool.Words(page)[PageLevel.Index(dfn, level)];
+            if (!TFormat.IsPresent(e))
+            {
+                leaf = default;
+                return false;
+            }
+
+            if (TFormat.IsLeaf(e, level))
+            {
+                var offset = dfn & (PageLevel.Frames(level) - 1);
+                leaf = new PtLeaf(TFormat.Address(e) + offset, TFormat.Access(e), level);
+                return true;
+            }
+
+            page = _pool.PageOf(TFormat.Address(e));
+        }
+    }
+
+    /// <summary>The live-entry count of a table page (for tests of the reclaim invariant).</summary>
+    internal int EntriesOf(int page) => _pool.Used(page);
+
+    /// <summary>Frees empty tables from <paramref name="level"/> up the recorded path; the root stays.</summary>
+    private void ReclaimUpward(ReadOnlySpan<int> path, ReadOnlySpan<int> slots, int level)
+    {
+        for (; level < Levels; level++)
+        {
+            var page = path[level];
+            if (_pool.Used(page) != 0)
+            {
+                return;
+            }
+
+            _pool.Give(page);
+            _tablePages--;
+            var parent = path[level + 1];
+            _pool.Words(parent)[slots[level + 1]] = 0;
+            _pool.Used(parent)--;
+            _pteWrites++;
+        }
+    }
+
+    private bool TryNewTable(out int page)
+    {
+        if (!_pool.TryTake(out page))
+        {
+            return false;
+        }
+
+        _tablePages++;
+        return true;
+    }
+}
+
+/// <summary>Creates page tables.</summary>
+public static class PageTable
+{
+    /// <summary>Makes an empty table of <paramref name="levels"/> levels; false when the pool has no page for the root.</summary>
+    public static bool TryCreate<TFormat>(TablePool pool, int levels, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out PageTable<TFormat>? table)
+        where TFormat : struct, IPteFormat
+    {
+        table = PageTable<TFormat>.TryCreateCore(pool, levels);
+        return table is not null;
+    }
+}
