@@ -1,0 +1,68 @@
+using PvIommu.Platform.Memory;
+
+namespace PvIommu.Platform.Tests.Memory;
+
+public class MachineMemoryTests
+{
+    [Fact]
+    public void Host256GiB_CostsOnlyTouchedFrames()
+    {
+        var memory = new MachineMemory(256UL << 18); // 256 GiB in 4 KiB frames
+        Assert.Equal(0, memory.TouchedFrames);
+        memory.Write(new Mfn(0x3FFFFFF), 100, [1, 2, 3]);
+        memory.Write(new Mfn(12345), 0, [9]);
+        Assert.Equal(2, memory.TouchedFrames);
+        Assert.Equal(2 * Frame.Size, memory.TouchedBytes);
+        Assert.Equal(1, memory.TouchedInChunk(new Mfn(12345)));
+    }
+
+    [Fact]
+    public void Untouched_ReadsAsZero()
+    {
+        var memory = new MachineMemory(1024);
+        var buffer = new byte[16];
+        Array.Fill(buffer, (byte)0xAA);
+        memory.Read(new Mfn(5), 4000, buffer.AsSpan(0, 16));
+        Assert.All(buffer, b => Assert.Equal(0, b));
+        Assert.Equal(0UL, memory.ReadWord(new Mfn(700), 511));
+        Assert.Equal(0, memory.TouchedFrames);
+    }
+
+    [Fact]
+    public void Write_IsSeenAsLittleEndianWords()
+    {
+        var memory = new MachineMemory(16);
+        memory.Write(new Mfn(3), 8, [0x88, 0x77, 0x66, 0x55, 0x44, 0x33, 0x22, 0x11]);
+        Assert.Equal(0x1122334455667788UL, memory.ReadWord(new Mfn(3), 1));
+    }
+
+    [Fact]
+    public void Scrub_ZeroesAndUncounts()
+    {
+        var memory = new MachineMemory(16);
+        memory.Words(new Mfn(2))[7] = 42;
+        Assert.Equal(1, memory.TouchedFrames);
+        memory.Scrub(new Mfn(2));
+        Assert.Equal(0UL, memory.ReadWord(new Mfn(2), 7));
+        Assert.Equal(0, memory.TouchedFrames);
+    }
+
+    [Fact]
+    public void AccessBeyondHostOrFrame_Throws()
+    {
+        var memory = new MachineMemory(16);
+        Assert.Throws<ArgumentOutOfRangeException>(() => memory.Write(new Mfn(16), 0, [1]));
+        Assert.Throws<ArgumentOutOfRangeException>(() => memory.Write(new Mfn(1), 4095, [1, 2]));
+        Assert.Throws<ArgumentOutOfRangeException>(() => memory.ReadWord(new Mfn(99), 0));
+    }
+
+    [Fact]
+    public void FaultInjector_FailsExactlyTheNth()
+    {
+        var faults = new FaultInjector();
+        faults.FailNth(3);
+        Assert.Equal([false, false, true, false], [faults.ShouldFail(), faults.ShouldFail(), faults.ShouldFail(), faults.ShouldFail()]);
+        Assert.Equal(1, faults.Injected);
+        Assert.Equal(4, faults.Attempts);
+    }
+}
