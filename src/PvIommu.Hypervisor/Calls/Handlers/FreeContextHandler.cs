@@ -1,0 +1,74 @@
+using PvIommu.Abi;
+using PvIommu.Abi.Structs;
+using PvIommu.Hypervisor.Iommu;
+
+namespace PvIommu.Hypervisor.Calls.Handlers;
+
+/// <summary>
+/// free_context (4), spec §3: devices back to context 0, every mapping removed with its
+/// reference, the IOTLB of the context invalidated, the tables back to the arena. A large
+/// context is torn down in slices: between slices it is dying (unusable) and the call continues.
+/// </summary>
+internal static class FreeContextHandler
+{
+    public static Outcome Run(CallContext call, Span<byte> argument)
+    {
+        var free = Free.Read(argument);
+        free.Write(argument);
+        if ((free.FreeFlags & ~KnownFlags.Free) != 0 || free.CtxNo == 0)
+        {
+            return XenErrno.EINVAL;
+        }
+
+        var iommu = call.Target.Iommu;
+        var context = iommu.Context(free.CtxNo);
+        var resuming = call.IsContinuation && context is { State: ContextState.Dying };
+        if (context is null || (context.State != ContextState.Live && !resuming))
+        {
+            return XenErrno.ENOENT;
+        }
+
+        if (!resuming)
+        {
+            if (context.Devices.Count > 0 && (free.FreeFlags & FreeFlags.ReattachDefault) == 0)
+            {
+                return XenErrno.EBUSY;
+            }
+
+            foreach (var device in context.Devices.ToList())
+            {
+                if (call.Host.MoveDevice(device, call.Target, iommu.Default!) is { } error)
+                {
+                    return error;
+                }
+            }
+
+            context.State = ContextState.Dying;
+        }
+
+        return TearDown(call, context);
+    }
+
+    /// <summary>Unmaps leaf by leaf, checking for pending work every batch of frames.</summary>
+    private static Outcome TearDown(CallContext call, IommuContext context)
+    {
+        ulong processed = 0;
+        ulong cursor = 0;
+        while (context.Table.TryNextMapped(cursor, out var dfn, out var leaf))
+        {
+            var frames = Platform.PageTables.PageLevel.Frames(leaf.Level);
+            call.Host.UnmapFrames(context, dfn, frames, out _);
+            cursor = dfn + frames;
+            processed += frames;
+            if (processed >= (ulong)call.Batch && call.ShouldPreempt())
+            {
+                call.Flushes.Add(context.HardwareDomainId, 0, call.Host.MaxIovaAddress >> 12);
+                return Outcome.Preempt;
+            }
+        }
+
+        call.Host.DestroyContext(context);
+        call.Target.Iommu.Remove(context.Number);
+        return Outcome.Ok;
+    }
+}

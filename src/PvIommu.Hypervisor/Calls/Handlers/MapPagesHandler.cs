@@ -1,0 +1,200 @@
+using PvIommu.Abi;
+using PvIommu.Abi.Structs;
+using PvIommu.Hypervisor.Domains;
+using PvIommu.Hypervisor.Iommu;
+using PvIommu.Hypervisor.Memory;
+using PvIommu.Platform.Memory;
+using PvIommu.Platform.PageTables;
+
+namespace PvIommu.Hypervisor.Calls.Handlers;
+
+/// <summary>
+/// map_pages (6), spec §3. Frames are checked one by one in order; checked frames gather into
+/// machine-contiguous runs that go to the page-table engine whole (so it can use 2 MiB and
+/// 1 GiB leaves), and a run is written when it breaks, at an error, at a preemption point or
+/// at the end. Every RAM frame mapped holds one page reference.
+/// </summary>
+internal static class MapPagesHandler
+{
+    public static Outcome Run(CallContext call, Span<byte> argument)
+    {
+        var op = MapPages.Read(argument);
+        var result = Map(call, ref op);
+        op.Write(argument);
+        return result;
+    }
+
+    private static Outcome Map(CallContext call, ref MapPages op)
+    {
+        if (op.CtxNo == 0 || call.Target.Iommu.LiveContext(op.CtxNo) is not { } context)
+        {
+            return XenErrno.EINVAL;
+        }
+
+        if (PageRange.Check(call.Host, op.Pgsize, op.Dfn, op.NrPages, op.Gfn, out var perPage, out var frames) is { } shape)
+        {
+            return shape;
+        }
+
+        if ((op.MapFlags & ~KnownFlags.Map) != 0 || (op.MapFlags & (MapFlags.Readable | MapFlags.Writeable)) == 0)
+        {
+            return XenErrno.EINVAL;
+        }
+
+        if (frames == 0)
+        {
+            return Outcome.Ok;
+        }
+
+        var access = ((op.MapFlags & MapFlags.Readable) != 0 ? PteAccess.Read : 0)
+            | ((op.MapFlags & MapFlags.Writeable) != 0 ? PteAccess.Write : 0)
+            | ((op.MapFlags & MapFlags.Cache) != 0 ? PteAccess.Cache : 0);
+        var mapper = new RunMapper(call, context, op.Dfn, op.Gfn, access);
+        var stop = mapper.Run(frames, perPage, out var done, out var preempted);
+
+        // Whole pages only count; a page the error cut in two is undone, so the caller can undo exactly what `mapped` says.
+        var pages = done / perPage;
+        var partial = done - (pages * perPage);
+        if (partial != 0)
+        {
+            call.Host.UnmapFrames(context, op.Dfn + (pages * perPage), partial, out _);
+        }
+
+        if ((op.MapFlags & MapFlags.NoFlush) == 0)
+        {
+            call.Flushes.Add(context.HardwareDomainId, op.Dfn, done);
+        }
+
+        op.Mapped += (uint)pages;
+        if (preempted)
+        {
+            op.Gfn += pages * perPage;
+            op.Dfn += pages * perPage;
+            op.NrPages -= (uint)pages;
+            return Outcome.Preempt;
+        }
+
+        return Outcome.From(stop);
+    }
+
+    /// <summary>Checks frames and writes them in machine-contiguous runs.</summary>
+    private struct RunMapper(CallContext call, IommuContext context, ulong dfn, ulong gfn, PteAccess access)
+    {
+        private readonly FrameTable _frames = call.Host.Frames;
+        private readonly P2m _p2m = call.Target.P2m;
+        private readonly bool _privileged = call.Caller.IsHardwareDomain;
+        private ulong _mappedUpTo;
+        private ulong _runStart;
+        private ulong _runMfn;
+        private ulong _runCount;
+        private bool _runHasRefs;
+
+        /// <summary>
+        /// Maps up to <paramref name="frames"/> frames; <paramref name="done"/> is how many are
+        /// mapped (all before the first failure). Preempts only at page boundaries.
+        /// </summary>
+        public XenErrno? Run(ulong frames, ulong perPage, out ulong done, out bool preempted)
+        {
+            preempted = false;
+            var reserved = context.FirstReserved(dfn, frames) is { } r ? r - dfn : ulong.MaxValue;
+            var batch = Math.Max((ulong)call.Batch, perPage);
+            XenErrno? error = null;
+            for (ulong i = 0; i < frames; i++)
+            {
+                if (i != 0 && i % batch == 0 && i % perPage == 0 && call.ShouldPreempt())
+                {
+                    preempted = true;
+                    break;
+                }
+
+                if (i == reserved)
+                {
+                    error = XenErrno.EADDRNOTAVAIL;
+                    break;
+                }
+
+                if (Check(gfn + i, out var mfn, out var refs) is { } frameError)
+                {
+                    error = frameError;
+                    break;
+                }
+
+                if (_runCount != 0 && (mfn != _runMfn + _runCount || refs != _runHasRefs) && Flush() is { } flushError)
+                {
+                    if (refs)
+                    {
+                        _frames.PutRef(new Mfn(mfn));
+                    }
+
+                    done = _mappedUpTo;
+                    return flushError;
+                }
+
+                if (_runCount == 0)
+                {
+                    (_runStart, _runMfn, _runHasRefs) = (i, mfn, refs);
+                }
+
+                _runCount++;
+            }
+
+            if (Flush() is { } lastError)
+            {
+                preempted = false;
+                error = lastError;
+            }
+
+            done = _mappedUpTo;
+            return error;
+        }
+
+        /// <summary>The checks of spec §3 for one frame; takes its reference when it is RAM.</summary>
+        private readonly XenErrno? Check(ulong frameGfn, out ulong mfn, out bool refs)
+        {
+            var entry = _p2m.Lookup(frameGfn);
+            mfn = entry.Mfn.Value;
+            refs = false;
+            switch (entry.Type)
+            {
+                case P2mType.Invalid:
+                    return XenErrno.ENOENT;
+                case P2mType.Mmio:
+                    return null;
+                case P2mType.Foreign when !_privileged:
+                    return XenErrno.EPERM;
+                case P2mType.RamReadOnly when (access & PteAccess.Write) != 0:
+                    return XenErrno.EPERM;
+            }
+
+            refs = true;
+            return _frames.TryGetRef(entry.Mfn) ? null : XenErrno.ENOENT;
+        }
+
+        /// <summary>Writes the pending run; on failure drops the references of the frames not mapped.</summary>
+        private XenErrno? Flush()
+        {
+            if (_runCount == 0)
+            {
+                return null;
+            }
+
+            var status = context.Table.Map(dfn + _runStart, _runMfn, _runCount, access, PageLevel.MaxLeafLevel, out var mapped);
+            if (status != PtStatus.Ok && _runHasRefs)
+            {
+                for (var k = mapped; k < _runCount; k++)
+                {
+                    _frames.PutRef(new Mfn(_runMfn + k));
+                }
+            }
+
+            _mappedUpTo = _runStart + mapped;
+            _runCount = 0;
+            return status switch
+            {
+                PtStatus.Ok => null,
+                PtStatus.NoMemory => XenErrno.ENOMEM,
+                _ => XenErrno.EADDRINUSE,
+            };
+        }
+    }
+}

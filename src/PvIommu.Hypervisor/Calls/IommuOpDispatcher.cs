@@ -1,0 +1,199 @@
+using System.Buffers.Binary;
+using PvIommu.Abi;
+using PvIommu.Abi.Structs;
+using PvIommu.Hypervisor.Calls.Handlers;
+using PvIommu.Hypervisor.Domains;
+
+namespace PvIommu.Hypervisor.Calls;
+
+/// <summary>
+/// <c>do_iommu_op()</c>: the entry gate and call policy (spec §1), the argument copy-in check,
+/// the sub-op switch, the continuation loop (spec §4) and the invalidations owed (§3, §4.1).
+/// </summary>
+public sealed class IommuOpDispatcher
+{
+    private readonly Host _host;
+
+    internal IommuOpDispatcher(Host host) => _host = host;
+
+    /// <summary>
+    /// Runs one iommu_op for <paramref name="caller"/>: <paramref name="argument"/> holds the
+    /// argument struct (for remote_cmd, the remote_cmd struct followed by the inner one) and is
+    /// written back in place.
+    /// </summary>
+    /// <returns>0 or a negative Xen errno.</returns>
+    public int IommuOp(Domain caller, uint subOp, Span<byte> argument)
+    {
+        ArgumentNullException.ThrowIfNull(caller);
+        _host.CountHypercall();
+        var flushes = new FlushQueue();
+        var ret = Run(caller, subOp, argument, flushes);
+        Drain(flushes);
+        return ret;
+    }
+
+    /// <summary>A multicall of iommu_op entries: one trap, merged invalidations issued before returning (spec §4.1).</summary>
+    public void Multicall(Domain caller, IReadOnlyList<IommuOpCall> calls)
+    {
+        ArgumentNullException.ThrowIfNull(caller);
+        ArgumentNullException.ThrowIfNull(calls);
+        _host.CountMulticall();
+        var flushes = new FlushQueue();
+        foreach (var call in calls)
+        {
+            _host.CountHypercall();
+            call.Result = Run(caller, call.SubOp, call.Argument, flushes);
+        }
+
+        Drain(flushes);
+    }
+
+    private void Drain(FlushQueue flushes)
+    {
+        if (!flushes.IsEmpty)
+        {
+            flushes.Drain(_host.Hardware);
+        }
+    }
+
+    private int Run(Domain caller, uint subOp, Span<byte> argument, FlushQueue flushes)
+    {
+        // Entry gate (spec §1): before anything, noop included; the argument is not touched.
+        if (!PassesGate(caller))
+        {
+            return XenErrno.ENODEV.ToReturnValue();
+        }
+
+        var op = (SubOp)subOp;
+        if (!SubOps.IsDefined(op) || SubOps.IsDeclaredOnly(op))
+        {
+            return XenErrno.EOPNOTSUPP.ToReturnValue();
+        }
+
+        if (op == SubOp.Noop)
+        {
+            return 0;
+        }
+
+        if (op == SubOp.RemoteCmd)
+        {
+            return Remote(caller, argument, flushes);
+        }
+
+        if (argument.Length != SubOps.ArgumentSize(op))
+        {
+            return XenErrno.EFAULT.ToReturnValue();
+        }
+
+        if (!MayCall(caller, op))
+        {
+            return XenErrno.EPERM.ToReturnValue();
+        }
+
+        return Execute(new CallContext(_host, caller, caller, flushes), op, argument);
+    }
+
+    /// <summary>remote_cmd (spec §3): the inner sub-op on another domain, with the caller's rights.</summary>
+    private int Remote(Domain caller, Span<byte> argument, FlushQueue flushes)
+    {
+        if (argument.Length < RemoteCmd.Size)
+        {
+            return XenErrno.EFAULT.ToReturnValue();
+        }
+
+        var remote = RemoteCmd.Read(argument);
+        var inner = argument[RemoteCmd.Size..];
+        var allowed = caller.IsHardwareDomain || caller.DeviceModelTarget == remote.Domid;
+        if (!allowed)
+        {
+            return XenErrno.EPERM.ToReturnValue();
+        }
+
+        if (_host.FindDomain(remote.Domid) is not { } target || target.IsDomIo)
+        {
+            return XenErrno.ENOENT.ToReturnValue();
+        }
+
+        if (!HasIommu(target) || target.Policy == PvIommuPolicy.Off)
+        {
+            return XenErrno.ENODEV.ToReturnValue();
+        }
+
+        var op = (SubOp)remote.Subop;
+        if (op == SubOp.RemoteCmd)
+        {
+            return XenErrno.EINVAL.ToReturnValue();
+        }
+
+        if (!SubOps.IsDefined(op) || SubOps.IsDeclaredOnly(op))
+        {
+            return XenErrno.EOPNOTSUPP.ToReturnValue();
+        }
+
+        if (inner.Length != SubOps.ArgumentSize(op))
+        {
+            return XenErrno.EFAULT.ToReturnValue();
+        }
+
+        return op == SubOp.Noop ? 0 : Execute(new CallContext(_host, caller, target, flushes), op, inner);
+    }
+
+    /// <summary>The continuation loop: re-issue while the handler reports preemption.</summary>
+    private int Execute(CallContext call, SubOp op, Span<byte> argument)
+    {
+        while (true)
+        {
+            Outcome outcome;
+            _host.Cpus.Enter();
+            try
+            {
+                lock (call.Target.Lock)
+                {
+                    outcome = call.Target.IsDying ? XenErrno.ENOENT : Dispatch(call, op, argument);
+                }
+            }
+            finally
+            {
+                _host.Cpus.Exit();
+            }
+
+            if (!outcome.Preempted)
+            {
+                return outcome.Ret;
+            }
+
+            // The progress is in the guest's struct; what was changed is flushed before the
+            // vCPU yields, then the same call is issued again (-ERESTART never reaches the guest).
+            call.Flushes.Drain(_host.Hardware);
+            call.IsContinuation = true;
+            _host.CountContinuation();
+        }
+    }
+
+    private static Outcome Dispatch(CallContext call, SubOp op, Span<byte> argument) => op switch
+    {
+        SubOp.QueryCapabilities => QueryCapabilitiesHandler.Run(call, argument),
+        SubOp.Init => InitHandler.Run(call, argument),
+        SubOp.AllocContext => AllocContextHandler.Run(call, argument),
+        SubOp.FreeContext => FreeContextHandler.Run(call, argument),
+        SubOp.ReattachDevice => ReattachDeviceHandler.Run(call, argument),
+        SubOp.MapPages => MapPagesHandler.Run(call, argument),
+        SubOp.UnmapPages => UnmapPagesHandler.Run(call, argument),
+        SubOp.FlushPages => FlushPagesHandler.Run(call, argument),
+        SubOp.LookupPage => LookupPageHandler.Run(call, argument),
+        _ => throw new InvalidOperationException($"sub-op {op} has no handler"),
+    };
+
+    private bool HasIommu(Domain domain) => _host.HasIommu && domain.Config.IommuEnabled && domain.Iommu.Default is not null;
+
+    /// <summary>Spec §1 entry gate: the caller has an IOMMU and may use PV-IOMMU at all.</summary>
+    private bool PassesGate(Domain caller) => HasIommu(caller) && caller.Policy != PvIommuPolicy.Off && !caller.IsDying;
+
+    /// <summary>Spec §1.1 for a local call: query for everyone past the gate; the rest for dom0 and "on".</summary>
+    private static bool MayCall(Domain caller, SubOp op) =>
+        op == SubOp.QueryCapabilities || caller.IsHardwareDomain || caller.Policy == PvIommuPolicy.On;
+
+    /// <summary>The sub-op number a remote_cmd carries (for tracing).</summary>
+    internal static ushort InnerSubOp(ReadOnlySpan<byte> argument) =>
+        argument.Length >= RemoteCmd.Size ? BinaryPrimitives.ReadUInt16LittleEndian(argument[2..]) : (ushort)0xFFFF;
+}

@@ -1,0 +1,94 @@
+using PvIommu.Hypervisor.Memory;
+using PvIommu.Platform.Memory;
+using PvIommu.Platform.PageTables;
+
+namespace PvIommu.Hypervisor.Iommu;
+
+/// <summary>
+/// Drops the page reference of every RAM frame a removed leaf mapped. Frames that are not
+/// host RAM (MMIO, reserved regions) were mapped without a reference and have none to drop.
+/// </summary>
+internal struct RefDropper(FrameTable frames) : ILeafVisitor
+{
+    /// <summary>References dropped.</summary>
+    public long Dropped;
+
+    public void Removed(ulong dfn, ulong mfn, ulong count, PteAccess access)
+    {
+        for (ulong i = 0; i < count; i++)
+        {
+            if (frames.CountOf(new Mfn(mfn + i)) > 0)
+            {
+                frames.PutRef(new Mfn(mfn + i));
+                Dropped++;
+            }
+        }
+    }
+}
+
+/// <summary>A context's page table, whatever the hardware format.</summary>
+internal interface IContextTable
+{
+    Mfn Root { get; }
+
+    int Levels { get; }
+
+    ulong MaxDfn { get; }
+
+    int TablePages { get; }
+
+    long MappedFrames { get; }
+
+    long PteWrites { get; }
+
+    PtStatus Map(ulong dfn, ulong mfn, ulong count, PteAccess access, int maxLeafLevel, out ulong done);
+
+    PtStatus Unmap(ulong dfn, ulong count, ref RefDropper dropper, out ulong done);
+
+    bool TryLookup(ulong dfn, out PtLeaf leaf);
+
+    bool TryNextMapped(ulong fromDfn, out ulong dfn, out PtLeaf leaf);
+
+    void Destroy(ref RefDropper dropper);
+}
+
+/// <summary>The format-specific table behind <see cref="IContextTable"/>.</summary>
+internal sealed class ContextTable<TFormat>(PageTable<TFormat> table) : IContextTable
+    where TFormat : struct, IPteFormat
+{
+    public Mfn Root => table.Root;
+
+    public int Levels => table.Levels;
+
+    public ulong MaxDfn => table.MaxDfn;
+
+    public int TablePages => table.TablePages;
+
+    public long MappedFrames => table.MappedFrames;
+
+    public long PteWrites => table.PteWrites;
+
+    public PtStatus Map(ulong dfn, ulong mfn, ulong count, PteAccess access, int maxLeafLevel, out ulong done) =>
+        table.Map(dfn, mfn, count, access, maxLeafLevel, out done);
+
+    public PtStatus Unmap(ulong dfn, ulong count, ref RefDropper dropper, out ulong done) =>
+        table.Unmap(dfn, count, ref dropper, out done);
+
+    public bool TryLookup(ulong dfn, out PtLeaf leaf) => table.TryLookup(dfn, out leaf);
+
+    public bool TryNextMapped(ulong fromDfn, out ulong dfn, out PtLeaf leaf) => table.TryNextMapped(fromDfn, out dfn, out leaf);
+
+    public void Destroy(ref RefDropper dropper) => table.Destroy(ref dropper);
+}
+
+/// <summary>Makes context tables in the host's hardware format.</summary>
+internal static class ContextTables
+{
+    /// <summary>An empty table whose root comes from <paramref name="pool"/>; null when the pool is empty.</summary>
+    public static IContextTable? TryCreate(PageTableFormat format, int levels, TablePool pool) => format switch
+    {
+        PageTableFormat.VtdSecondLevel => PageTable.TryCreate<VtdSecondLevel>(pool, levels, out var v) ? new ContextTable<VtdSecondLevel>(v) : null,
+        PageTableFormat.AmdV1 => PageTable.TryCreate<AmdV1>(pool, levels, out var a) ? new ContextTable<AmdV1>(a) : null,
+        _ => throw new ArgumentOutOfRangeException(nameof(format), format, "unknown format"),
+    };
+}
