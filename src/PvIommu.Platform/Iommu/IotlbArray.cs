@@ -1,0 +1,173 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using PvIommu.Platform.Memory;
+using PvIommu.Platform.PageTables;
+
+namespace PvIommu.Platform.Iommu;
+
+/// <summary>
+/// One set-associative array of the IOTLB, holding leaves of a single size. Each entry's key
+/// packs everything a lookup compares into one word, so a hit is one compare per way:
+/// <code>
+///  63    62 .. 61   60 ...................... 16  15 ........ 0
+/// [V ][    0     ][ dfn &gt;&gt; (9 × (level − 1))   ][ domain-id  ]
+/// </code>
+/// The tag fits: a 57-bit bus address has a 45-bit dfn.
+/// </summary>
+internal sealed class IotlbArray
+{
+    internal const ulong ValidBit = 1UL << 63;
+    internal const int MaxDfnBits = 45;
+    private const int TagShift = 16;
+
+    private readonly Entry[] _entries;
+    private readonly byte[] _next;
+    private readonly int _ways;
+    private readonly uint _setMask;
+    private readonly int _shift;
+    private readonly ulong _offsetMask;
+
+    internal IotlbArray(int level, int sets, int ways)
+    {
+        Level = level;
+        _ways = ways;
+        _setMask = (uint)sets - 1;
+        _shift = PageLevel.Bits * (level - 1);
+        _offsetMask = PageLevel.Frames(level) - 1;
+        _entries = new Entry[sets * ways];
+        _next = new byte[sets];
+    }
+
+    /// <summary>The leaf level this array caches.</summary>
+    internal int Level { get; }
+
+    internal int Capacity => _entries.Length;
+
+    /// <summary>Looks <paramref name="dfn"/> up for <paramref name="domainId"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal bool TryFind(ushort domainId, ulong dfn, out IotlbHit hit)
+    {
+        var tag = dfn >> _shift;
+        var key = ValidBit | (tag << TagShift) | domainId;
+
+        // The set index is masked and ways fixed at construction, so every way read below lies
+        // inside the array: skip the bounds checks on the hottest loop of the simulator.
+        ref var way = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_entries), (int)(SetOf(tag, domainId) * (uint)_ways));
+        for (var w = 0; w < _ways; w++, way = ref Unsafe.Add(ref way, 1))
+        {
+            if (way.Key == key)
+            {
+                hit = new IotlbHit(new Mfn(way.Mfn + (dfn & _offsetMask)), way.Access, Level);
+                return true;
+            }
+        }
+
+        hit = default;
+        return false;
+    }
+
+    /// <summary>Caches a leaf; returns whether a valid entry of another translation was evicted.</summary>
+    internal bool Fill(ushort domainId, ulong dfn, ulong mfn, PteAccess access)
+    {
+        var tag = dfn >> _shift;
+        var key = ValidBit | (tag << TagShift) | domainId;
+        var set = SetOf(tag, domainId);
+        var first = (int)(set * (uint)_ways);
+        var slot = -1;
+        for (var i = first; i < first + _ways; i++)
+        {
+            if (_entries[i].Key == key)
+            {
+                slot = i;
+                break;
+            }
+
+            if (slot < 0 && _entries[i].Key == 0)
+            {
+                slot = i;
+            }
+        }
+
+        var evicted = slot < 0;
+        if (evicted)
+        {
+            // Round-robin victim per set: deterministic, and no bookkeeping on the hit path.
+            slot = first + _next[set];
+            _next[set] = (byte)((_next[set] + 1) % _ways);
+        }
+
+        _entries[slot] = new Entry(key, mfn - (dfn & _offsetMask), access);
+        return evicted;
+    }
+
+    /// <summary>Drops the domain's entries overlapping dfns <paramref name="firstDfn"/>..<paramref name="lastDfn"/>; returns how many.</summary>
+    internal int InvalidateRange(ushort domainId, ulong firstDfn, ulong lastDfn)
+    {
+        var firstTag = firstDfn >> _shift;
+        var lastTag = lastDfn >> _shift;
+        if (lastTag - firstTag >= _setMask + 1UL)
+        {
+            // More tags than sets: one pass over the whole array is cheaper than a probe per tag.
+            return Drop(e => (ushort)e.Key == domainId && TagOf(e.Key) >= firstTag && TagOf(e.Key) <= lastTag);
+        }
+
+        var dropped = 0;
+        for (var tag = firstTag; tag <= lastTag; tag++)
+        {
+            var key = ValidBit | (tag << TagShift) | domainId;
+            var first = (int)(SetOf(tag, domainId) * (uint)_ways);
+            for (var i = first; i < first + _ways; i++)
+            {
+                if (_entries[i].Key == key)
+                {
+                    _entries[i] = default;
+                    dropped++;
+                }
+            }
+        }
+
+        return dropped;
+    }
+
+    /// <summary>Drops every entry of <paramref name="domainId"/>.</summary>
+    internal int InvalidateDomain(ushort domainId) => Drop(e => (ushort)e.Key == domainId);
+
+    /// <summary>Drops every entry.</summary>
+    internal int InvalidateAll() => Drop(static _ => true);
+
+    /// <summary>Valid entries held.</summary>
+    internal int CountValid()
+    {
+        var count = 0;
+        foreach (var e in _entries)
+        {
+            count += e.Key != 0 ? 1 : 0;
+        }
+
+        return count;
+    }
+
+    private static ulong TagOf(ulong key) => (key & ~ValidBit) >> TagShift;
+
+    /// <summary>The set of a tag: tags of one domain that follow each other land in sets that follow each other.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private uint SetOf(ulong tag, ushort domainId) => ((uint)tag ^ (domainId * 0x9E37u)) & _setMask;
+
+    private int Drop(Func<Entry, bool> match)
+    {
+        var dropped = 0;
+        for (var i = 0; i < _entries.Length; i++)
+        {
+            if (_entries[i].Key != 0 && match(_entries[i]))
+            {
+                _entries[i] = default;
+                dropped++;
+            }
+        }
+
+        return dropped;
+    }
+
+    /// <summary>One cached leaf: its key, the leaf's first frame, its rights.</summary>
+    private readonly record struct Entry(ulong Key, ulong Mfn, PteAccess Access);
+}
