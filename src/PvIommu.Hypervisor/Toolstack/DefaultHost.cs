@@ -43,10 +43,13 @@ public static class DefaultHost
     /// <summary>Frames in the heap.</summary>
     public const ulong HeapFrames = 0x100000;
 
-    /// <summary>Builds the machine: topology, one include-all VT-d unit of <paramref name="levels"/> levels.</summary>
-    public static Machine BuildMachine(PageTableFormat format = PageTableFormat.VtdSecondLevel, int levels = 4)
+    /// <summary>
+    /// Builds the machine: topology, one include-all unit of <paramref name="format"/> with
+    /// <paramref name="levels"/> levels, and memory for a heap of <paramref name="heapFrames"/> frames.
+    /// </summary>
+    public static Machine BuildMachine(PageTableFormat format = PageTableFormat.VtdSecondLevel, int levels = 4, ulong heapFrames = HeapFrames)
     {
-        var memory = new MachineMemory(HeapFirst + HeapFrames);
+        var memory = new MachineMemory(HeapFirst + heapFrames);
         var topology = new PciTopology();
         topology.AddSegment(0);
         topology.AddFunction(new PciFunction(Nic, PciFunctionKind.Endpoint, "Ethernet controller"));
@@ -59,11 +62,16 @@ public static class DefaultHost
     }
 
     /// <summary>Boots the default host: dom0 and the DomU created, the DomU's NIC assigned to it.</summary>
-    public static Host Create(HostOptions? options = null, PageTableFormat format = PageTableFormat.VtdSecondLevel, int levels = 4)
+    /// <param name="options">Hypervisor knobs.</param>
+    /// <param name="format">The IOMMU's page-table format.</param>
+    /// <param name="levels">Its levels (4 or 5).</param>
+    /// <param name="dom0Frames">dom0's RAM in frames (1 GiB by default); the heap grows to fit it.</param>
+    public static Host Create(HostOptions? options = null, PageTableFormat format = PageTableFormat.VtdSecondLevel, int levels = 4, ulong dom0Frames = 262144)
     {
-        var host = new Host(BuildMachine(format, levels), new Mfn(HeapFirst), HeapFrames, options);
+        var heapFrames = Math.Max(HeapFrames, dom0Frames + 262144);
+        var host = new Host(BuildMachine(format, levels, heapFrames), new Mfn(HeapFirst), heapFrames, options);
         Check(host.CreateHardwareDomain(
-            new DomainConfig("Domain-0", DomainKind.Pv, 262144) { Mmio = [(0xF0000, 0x100, 0xF0000)] }, out _));
+            new DomainConfig("Domain-0", DomainKind.Pv, dom0Frames) { Mmio = [(0xF0000, 0x100, 0xF0000)] }, out _));
         Check(host.CreateDomain(new DomainConfig("domu", DomainKind.Pvh, 65536), out var domU));
         Check(host.MakeAssignable(DomUNic));
         Check(host.AssignDevice(DomUNic, domU!.Id));
