@@ -178,7 +178,7 @@ public sealed partial class Host
             }
         }
 
-        Hardware.Program(device, Platform.Iommu.DeviceContext.Translate(target.HardwareDomainId, target.Table.Root, Levels), old.HardwareDomainId);
+        Hardware.Program(device, Platform.Iommu.DeviceContext.Translated(target.HardwareDomainId, target.Table.Root, Levels), old.HardwareDomainId);
         foreach (var region in regions)
         {
             if (old.RemoveReservedUse(region))

@@ -138,7 +138,7 @@ public sealed partial class Host
                 }
             }
 
-            Hardware.Program(function.Sbdf, DeviceContext.Translate(quarantine.HardwareDomainId, quarantine.Table.Root, Levels), null);
+            Hardware.Program(function.Sbdf, DeviceContext.Translated(quarantine.HardwareDomainId, quarantine.Table.Root, Levels), null);
             quarantine.Devices.Add(function.Sbdf);
             DomIo.Devices.Add(function.Sbdf);
             _devices[function.Sbdf] = new DeviceBinding(DomIo, quarantine);
