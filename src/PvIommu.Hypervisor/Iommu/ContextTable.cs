@@ -17,9 +17,8 @@ internal struct RefDropper(FrameTable frames) : ILeafVisitor
     {
         for (ulong i = 0; i < count; i++)
         {
-            if (frames.CountOf(new Mfn(mfn + i)) > 0)
+            if (frames.TryPutRef(new Mfn(mfn + i)))
             {
-                frames.PutRef(new Mfn(mfn + i));
                 Dropped++;
             }
         }

@@ -87,9 +87,10 @@ internal sealed class IommuHardware
     {
         lock (_lock)
         {
-            foreach (var unit in Machine.Units)
+            var units = Machine.Units;
+            for (var i = 0; i < units.Count; i++)
             {
-                unit.Iotlb.InvalidatePages(domainId, new Dfn(dfn), frames);
+                units[i].Iotlb.InvalidatePages(domainId, new Dfn(dfn), frames);
             }
 
             _pageInvalidations++;

@@ -98,6 +98,38 @@ public sealed class FrameTable
         return false;
     }
 
+    /// <summary>
+    /// Takes one more reference on a frame the caller knows is allocated and stays so meanwhile
+    /// (its owner's p2m maps it and the owner's lock is held): no compare-exchange loop needed.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void GetRefHeld(Mfn mfn)
+    {
+        ref var e = ref EntryOf(mfn, create: false);
+        if (Unsafe.IsNullRef(ref e) || Interlocked.Increment(ref e.Count) <= 1)
+        {
+            throw new InvalidOperationException($"{mfn} is not allocated");
+        }
+    }
+
+    /// <summary>Drops a reference if the frame is allocated RAM; false (nothing done) for any other frame.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public bool TryPutRef(Mfn mfn)
+    {
+        ref var e = ref EntryOf(mfn, create: false);
+        if (Unsafe.IsNullRef(ref e) || Volatile.Read(ref e.Count) <= 0)
+        {
+            return false;
+        }
+
+        if (Interlocked.Decrement(ref e.Count) == 0)
+        {
+            Release(ref e, mfn);
+        }
+
+        return true;
+    }
+
     /// <summary>Drops a reference; the last one frees the frame to the heap (Xen's <c>put_page</c>).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public void PutRef(Mfn mfn)
@@ -110,10 +142,15 @@ public sealed class FrameTable
 
         if (Interlocked.Decrement(ref e.Count) == 0)
         {
-            e.Owner = NoOwner;
-            _heap.Free(mfn, 1);
-            Interlocked.Increment(ref _freedByLastReference);
+            Release(ref e, mfn);
         }
+    }
+
+    private void Release(ref Entry e, Mfn mfn)
+    {
+        e.Owner = NoOwner;
+        _heap.Free(mfn, 1);
+        Interlocked.Increment(ref _freedByLastReference);
     }
 
     /// <summary>Every allocated frame with its owner and count (leak checks).</summary>
@@ -136,6 +173,7 @@ public sealed class FrameTable
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private ref Entry EntryOf(Mfn mfn, bool create)
     {
         var c = mfn.Value >> ChunkShift;
