@@ -15,6 +15,33 @@ internal static class PviommuCommand
         return root;
     }
 
-    /// <summary>Parses and runs; returns the process exit code.</summary>
-    public static int Run(string[] args) => Build().Parse(args).Invoke();
+    /// <summary>
+    /// Parses and runs; returns the process exit code (README): 2 for a bad command line, one
+    /// readable line per problem and never a stack trace.
+    /// </summary>
+    public static int Run(string[] args)
+    {
+        var parse = Build().Parse(args);
+        if (parse.Errors.Count > 0)
+        {
+            foreach (var error in parse.Errors)
+            {
+                Console.Error.WriteLine($"pviommu: {error.Message}");
+            }
+
+            Console.Error.WriteLine("Run 'pviommu --help' for the commands and their options.");
+            return ExitCodes.Usage;
+        }
+
+        try
+        {
+            return parse.Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            // A bug of this project, not of the user's input: one line, no stack trace.
+            Console.Error.WriteLine($"pviommu: internal error: {e.GetType().Name}: {e.Message}");
+            return ExitCodes.Failed;
+        }
+    }
 }

@@ -23,18 +23,18 @@ internal sealed class PtWorkload : IWorkload
     {
         var pages = Math.Max(4096UL, (ulong)(1048576 * scale));
         var lookups = Math.Max(16384UL, (ulong)(4194304 * scale));
-        const ulong batch = 256;
+        const ulong Batch = 256;
 
         // Two full unmeasured passes let the tiered JIT reach its optimised code first; each
         // measured pass then starts on fresh memory, so it pays the same first-touch page
         // faults radix.c pays.
-        Measure(pages, lookups, batch);
-        Measure(pages, lookups, batch);
-        var runs = new[] { Measure(pages, lookups, batch), Measure(pages, lookups, batch), Measure(pages, lookups, batch) };
+        Measure(pages, lookups, Batch);
+        Measure(pages, lookups, Batch);
+        var runs = new[] { Measure(pages, lookups, Batch), Measure(pages, lookups, Batch), Measure(pages, lookups, Batch) };
         var median = runs.OrderBy(r => r.MapNs).ElementAt(1);
         return new BenchResult(Name)
             .Add("pages", (long)pages)
-            .Add("batch", (long)batch)
+            .Add("batch", (long)Batch)
             .Add("lookups", (long)lookups)
             .Add("map_ns_per_page", median.MapNs)
             .Add("lookup_ns", runs.OrderBy(r => r.LookupNs).ElementAt(1).LookupNs)

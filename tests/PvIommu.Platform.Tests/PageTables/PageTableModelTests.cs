@@ -27,18 +27,18 @@ public class PageTableModelTests
     }
 
     // Addresses cluster on a few aligned bases so operations collide, split and overlap.
-    private static readonly Gen<ulong> GenBase = Gen.OneOf(
+    private static readonly Gen<ulong> _genBase = Gen.OneOf(
         Gen.Const(0UL), Gen.Const(1UL << 18), Gen.ULong[0, 1023].Select(x => x * 512), Gen.ULong[0, Window - 1]);
 
-    private static readonly Gen<ulong> GenCount = Gen.Frequency(
+    private static readonly Gen<ulong> _genCount = Gen.Frequency(
         (6, Gen.ULong[1, 40]), (3, Gen.ULong[1, 1100]), (2, Gen.Const(512UL)), (1, Gen.Const(1UL << 18)));
 
-    private static readonly Gen<Op> GenOp =
+    private static readonly Gen<Op> _genOp =
         from kind in Gen.Frequency((5, Gen.Const(Kind.Map)), (4, Gen.Const(Kind.Unmap)), (2, Gen.Const(Kind.Lookup)))
-        from dfn in GenBase
+        from dfn in _genBase
         from delta in Gen.OneOf(Gen.Const(0UL), Gen.ULong[0, 600])
-        from count in GenCount
-        from mfnBase in GenBase
+        from count in _genCount
+        from mfnBase in _genBase
         from leaf in Gen.Int[1, 3]
         from access in Gen.OneOf(Gen.Const(PteAccess.ReadWrite), Gen.Const(PteAccess.Read), Gen.Const(PteAccess.Write | PteAccess.Cache))
         select new Op(kind, Math.Min(dfn + delta, Window - 1), mfnBase + delta, Math.Min(count, Window - Math.Min(dfn + delta, Window - 1)), leaf, access);
@@ -54,7 +54,7 @@ public class PageTableModelTests
     {
         for (uint seed = 1; seed <= Seeds; seed++)
         {
-            GenOp.Array[1, 40].Sample(
+            _genOp.Array[1, 40].Sample(
                 ops => Check<TFormat>(ops),
                 seed: new PCG(seed, seed * 7919UL).ToString(),
                 iter: 1,

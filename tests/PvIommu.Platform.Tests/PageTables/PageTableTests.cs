@@ -25,13 +25,13 @@ public class PageTableTests
     public void Map_AlignedRun_Uses2MAnd1GLeaves()
     {
         var h = new Harness<AmdV1>();
-        const ulong oneG = 1 << 18;
-        Assert.Equal(PtStatus.Ok, h.Table.Map(oneG, 3 * oneG, oneG + 512 + 3, PteAccess.Read, 3, out _));
-        Assert.Equal(3, h.Walk(oneG + 77)!.Value.Level);
-        Assert.Equal(3 * oneG + 77, h.Walk(oneG + 77)!.Value.Mfn);
-        Assert.Equal(2, h.Walk(oneG + oneG + 5)!.Value.Level);
-        Assert.Equal(1, h.Walk(oneG + oneG + 512 + 2)!.Value.Level);
-        Assert.Null(h.Walk(oneG + oneG + 512 + 3));
+        const ulong OneG = 1 << 18;
+        Assert.Equal(PtStatus.Ok, h.Table.Map(OneG, 3 * OneG, OneG + 512 + 3, PteAccess.Read, 3, out _));
+        Assert.Equal(3, h.Walk(OneG + 77)!.Value.Level);
+        Assert.Equal(3 * OneG + 77, h.Walk(OneG + 77)!.Value.Mfn);
+        Assert.Equal(2, h.Walk(OneG + OneG + 5)!.Value.Level);
+        Assert.Equal(1, h.Walk(OneG + OneG + 512 + 2)!.Value.Level);
+        Assert.Null(h.Walk(OneG + OneG + 512 + 3));
     }
 
     [Fact]
@@ -75,18 +75,18 @@ public class PageTableTests
     public void Unmap_PartOfSuperpage_SplitsAndKeepsTheRest()
     {
         var h = new Harness<VtdSecondLevel>();
-        const ulong oneG = 1 << 18;
-        h.Table.Map(oneG, oneG, oneG, PteAccess.ReadWrite, 3, out _);
+        const ulong OneG = 1 << 18;
+        h.Table.Map(OneG, OneG, OneG, PteAccess.ReadWrite, 3, out _);
         var before = h.Pool.InUse;
         var recorder = default(Recorder);
-        Assert.Equal(PtStatus.Ok, h.Table.Unmap(oneG + 1000, 3, ref recorder, out var done));
+        Assert.Equal(PtStatus.Ok, h.Table.Unmap(OneG + 1000, 3, ref recorder, out var done));
         Assert.Equal(3UL, done);
-        Assert.Equal([(oneG + 1000, oneG + 1000, 1UL), (oneG + 1001, oneG + 1001, 1UL), (oneG + 1002, oneG + 1002, 1UL)], recorder.Leaves);
+        Assert.Equal([(OneG + 1000, OneG + 1000, 1UL), (OneG + 1001, OneG + 1001, 1UL), (OneG + 1002, OneG + 1002, 1UL)], recorder.Leaves);
         Assert.Equal(before + 2, h.Pool.InUse); // the 1G leaf became a table of 2M leaves, one of which became 4K leaves
-        Assert.Equal(2, h.Walk(oneG)!.Value.Level);
-        Assert.Equal(1, h.Walk(oneG + 999)!.Value.Level);
-        Assert.Null(h.Walk(oneG + 1001));
-        Assert.Equal((long)oneG - 3, h.Table.MappedFrames);
+        Assert.Equal(2, h.Walk(OneG)!.Value.Level);
+        Assert.Equal(1, h.Walk(OneG + 999)!.Value.Level);
+        Assert.Null(h.Walk(OneG + 1001));
+        Assert.Equal((long)OneG - 3, h.Table.MappedFrames);
     }
 
     [Fact]
