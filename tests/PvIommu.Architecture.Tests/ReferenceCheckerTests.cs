@@ -75,13 +75,24 @@ public class ReferenceCheckerTests
     }
 
     [Fact]
-    public void CheckProject_TestsReferencingAnotherLayer_ReportsIt()
+    public void CheckProject_TestsReferencingTheCompositionRoot_ReportsIt()
     {
+        // Tests may use any library layer (decision 0002), never the CLI.
         var problems = ReferenceChecker.CheckProject(
             "tests/PvIommu.Abi.Tests/PvIommu.Abi.Tests.csproj",
-            Csproj("../../src/PvIommu.Abi/PvIommu.Abi.csproj", "../../src/PvIommu.Hypervisor/PvIommu.Hypervisor.csproj"));
+            Csproj("../../src/PvIommu.Abi/PvIommu.Abi.csproj", "../../src/PvIommu.Cli/PvIommu.Cli.csproj"));
 
-        Assert.Contains("-> src/PvIommu.Hypervisor/PvIommu.Hypervisor.csproj", Assert.Single(problems));
+        Assert.Contains("-> src/PvIommu.Cli/PvIommu.Cli.csproj", Assert.Single(problems));
+    }
+
+    [Fact]
+    public void CheckProject_TestsUsingALowerLayer_IsAllowed()
+    {
+        var problems = ReferenceChecker.CheckProject(
+            "tests/PvIommu.Guest.Tests/PvIommu.Guest.Tests.csproj",
+            Csproj("../../src/PvIommu.Guest/PvIommu.Guest.csproj", "../../src/PvIommu.Hypervisor/PvIommu.Hypervisor.csproj"));
+
+        Assert.Empty(problems);
     }
 
     [Fact]

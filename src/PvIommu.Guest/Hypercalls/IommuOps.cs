@@ -1,0 +1,113 @@
+using PvIommu.Abi;
+using PvIommu.Abi.Structs;
+
+namespace PvIommu.Guest.Hypercalls;
+
+/// <summary>
+/// The driver's only door to the hypervisor: typed iommu_op calls and multicalls encoded as ABI
+/// bytes over an <see cref="IHypercallChannel"/>, with every trap and operation counted.
+/// </summary>
+internal sealed class IommuOps(IHypercallChannel channel, DriverStats stats)
+{
+    // The largest argument struct any sub-op takes (map_pages).
+    private const int MaxArgumentSize = MapPages.Size;
+
+    public DriverStats Stats { get; } = stats;
+
+    /// <summary>One iommu_op in its own trap; <paramref name="arg"/> comes back with its OUT fields.</summary>
+    /// <returns>0 or a negative Xen errno.</returns>
+    public int Call<T>(SubOp op, ref T arg)
+        where T : struct, IAbiStruct<T>
+    {
+        Span<byte> bytes = stackalloc byte[MaxArgumentSize];
+        bytes = bytes[..SubOps.ArgumentSize(op)];
+        arg.Write(bytes);
+        var owed = new InvalidationTally();
+        owed.Add(op, bytes);
+        var ret = channel.IommuOp((uint)op, bytes);
+        arg = T.Read(bytes);
+        Stats.Traps++;
+        Stats.InvalidationsRequested += owed.Count;
+        CountOp(op, ret);
+        return ret;
+    }
+
+    /// <summary>A multicall entry for <paramref name="op"/> with <paramref name="arg"/> encoded.</summary>
+    public static IommuOpCall Entry<T>(SubOp op, in T arg)
+        where T : struct, IAbiStruct<T>
+    {
+        var bytes = new byte[SubOps.ArgumentSize(op)];
+        arg.Write(bytes);
+        return new IommuOpCall((uint)op, bytes);
+    }
+
+    /// <summary>
+    /// The entries in one trap (spec §4.1): each gets its own result, and the invalidations they
+    /// owe are merged and issued once before this returns. An empty batch issues nothing.
+    /// </summary>
+    public void Multicall(IReadOnlyList<IommuOpCall> calls)
+    {
+        if (calls.Count == 0)
+        {
+            return;
+        }
+
+        var owed = new InvalidationTally();
+        foreach (var call in calls)
+        {
+            owed.Add((SubOp)call.SubOp, call.Argument);
+        }
+
+        channel.Multicall(calls);
+        Stats.Traps++;
+        Stats.Multicalls++;
+        Stats.InvalidationsRequested += owed.Count;
+        foreach (var call in calls)
+        {
+            CountOp((SubOp)call.SubOp, call.Result);
+        }
+    }
+
+    /// <summary>Runs <paramref name="calls"/> alone when there is one, as a multicall when there are more.</summary>
+    public void Issue(IReadOnlyList<IommuOpCall> calls)
+    {
+        if (calls.Count != 1)
+        {
+            Multicall(calls);
+            return;
+        }
+
+        var call = calls[0];
+        var owed = new InvalidationTally();
+        owed.Add((SubOp)call.SubOp, call.Argument);
+        call.Result = channel.IommuOp(call.SubOp, call.Argument);
+        Stats.Traps++;
+        Stats.InvalidationsRequested += owed.Count;
+        CountOp((SubOp)call.SubOp, call.Result);
+    }
+
+    private void CountOp(SubOp op, int ret)
+    {
+        Stats.IommuOps++;
+        if (ret != 0)
+        {
+            Stats.FailedOps++;
+        }
+
+        switch (op)
+        {
+            case SubOp.MapPages:
+                Stats.MapCalls++;
+                break;
+            case SubOp.UnmapPages:
+                Stats.UnmapCalls++;
+                break;
+            case SubOp.FlushPages:
+                Stats.FlushCalls++;
+                break;
+            case SubOp.LookupPage:
+                Stats.LookupCalls++;
+                break;
+        }
+    }
+}
