@@ -1,0 +1,104 @@
+using PvIommu.Devices.Network;
+
+namespace PvIommu.Devices.Drivers;
+
+public sealed partial class NicDriver
+{
+    private readonly byte[] _frame = new byte[4096];
+    private int _rxNextToClean;
+    private int _rxNextToUse;
+    private int _rxPosted;
+    private long _rxPackets;
+    private long _rxBytes;
+    private long _rxErrors;
+    private long _rxRefillFailures;
+
+    /// <summary>
+    /// A NAPI poll: reaps up to <paramref name="budget"/> received frames in ring order, hands
+    /// each to <paramref name="onFrame"/> (the stack), recycles or releases its page, refills
+    /// the ring and writes RDT once.
+    /// </summary>
+    /// <returns>Descriptors reaped (frames and RXE errors); fewer than the budget means the ring is drained.</returns>
+    public int Poll(int budget, FrameHandler? onFrame)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(budget);
+        if (_stopped)
+        {
+            return 0;
+        }
+
+        var reaped = 0;
+        Span<byte> raw = stackalloc byte[RxDescriptor.Size];
+        while (reaped < budget && _rxPages[_rxNextToClean] is { } page)
+        {
+            _rxRing.Read(_rxNextToClean * RxDescriptor.Size, raw);
+            var descriptor = RxDescriptor.Read(raw);
+            if (!descriptor.IsDone)
+            {
+                break;
+            }
+
+            _rxPages[_rxNextToClean] = null;
+            _rxPosted--;
+            _rxNextToClean = (_rxNextToClean + 1) % _rxPages.Length;
+            reaped++;
+            if ((descriptor.Errors & RxErrors.RxDataError) != 0 || descriptor.Length > Options.RxBufferSize)
+            {
+                // Nothing usable arrived, so nothing reaches the stack: the page goes straight back.
+                _rxErrors++;
+                Pool.Recycle(page);
+                continue;
+            }
+
+            Deliver(page, descriptor.Length, onFrame);
+        }
+
+        Refill();
+        return reaped;
+    }
+
+    private void Deliver(PoolPage page, int length, FrameHandler? onFrame)
+    {
+        var frame = _frame.AsSpan(0, length);
+        _environment.Read(page.Address, frame);
+        onFrame?.Invoke(frame);
+        _rxPackets++;
+        _rxBytes += length;
+        if (_random.Chance(Options.RecycleRate))
+        {
+            Pool.Recycle(page);
+        }
+        else
+        {
+            // The stack holds on to the page (a socket queue, a GRO merge): it leaves the pool.
+            Pool.Release(page);
+        }
+    }
+
+    /// <summary>Posts a pool page in every free slot but the one that keeps head and tail apart, then writes RDT.</summary>
+    private void Refill()
+    {
+        var posted = 0;
+        Span<byte> raw = stackalloc byte[RxDescriptor.Size];
+        while (_rxPosted < _rxPages.Length - 1)
+        {
+            if (!Pool.TryGet(out var page))
+            {
+                _rxRefillFailures++;
+                break;
+            }
+
+            RxDescriptor.Posted(page.Iova).Write(raw);
+            _rxRing.Write(_rxNextToUse * RxDescriptor.Size, raw);
+            _rxPages[_rxNextToUse] = page;
+            _rxNextToUse = (_rxNextToUse + 1) % _rxPages.Length;
+            _rxPosted++;
+            posted++;
+        }
+
+        if (posted > 0)
+        {
+            _nic.WriteRxTail(_rxNextToUse);
+        }
+    }
+}

@@ -1,0 +1,94 @@
+using PvIommu.Devices.Drivers;
+using PvIommu.Devices.Tests.Support;
+
+namespace PvIommu.Devices.Tests.Drivers;
+
+/// <summary>The drivers' building blocks: DMA regions and the page pool.</summary>
+public sealed class DriverBlocksTests
+{
+    private readonly Bed _bed = new();
+    private readonly DeviceDomain _domain;
+    private readonly DirectEnvironment _environment;
+
+    public DriverBlocksTests()
+    {
+        _domain = _bed.Attach(Bed.Gpu);
+        _environment = new DirectEnvironment(_bed, _domain);
+    }
+
+    [Fact]
+    public void DmaRegion_CpuWritesAcrossPages_TheDeviceReadsThemAtTheIova()
+    {
+        var region = DmaRegion.TryCreate(_environment, 10_000, DmaDirection.Bidirectional)!;
+        var data = Bed.Pattern(9000, 1);
+        var engine = new DmaEngine(_bed.Machine, Bed.Gpu);
+
+        region.Write(500, data);
+        var seen = new byte[9000];
+        Assert.True(engine.Read(region.Iova + 500, seen).IsOk);
+
+        Assert.Equal(data, seen);
+        Assert.Equal(3, region.PageCount);
+        Assert.True(engine.Write(region.Iova, [42]).IsOk);
+        var back = new byte[1];
+        region.Read(0, back);
+        Assert.Equal(42, back[0]);
+        region.Release();
+        region.Release();
+        _environment.AssertNoLeaks();
+    }
+
+    [Fact]
+    public void DmaRegion_StartsZeroed()
+    {
+        _environment.TryAllocatePage(out var page);
+        _environment.Write(page, Bed.Pattern(4096, 2));
+        _environment.FreePage(page);
+
+        var region = DmaRegion.TryCreate(_environment, 4096, DmaDirection.FromDevice)!;
+        var bytes = new byte[4096];
+        region.Read(0, bytes);
+
+        Assert.Equal(new byte[4096], bytes);
+        region.Release();
+    }
+
+    [Fact]
+    public void DmaRegion_PageRefused_HoldsNothing()
+    {
+        _environment.PageBudget = 2;
+
+        Assert.Null(DmaRegion.TryCreate(_environment, 3 * 4096, DmaDirection.ToDevice));
+
+        _environment.AssertNoLeaks();
+    }
+
+    [Fact]
+    public void PagePool_CacheFull_ReleasesTheExtraPage()
+    {
+        var pool = new PagePool(_environment, DmaDirection.FromDevice, cacheSize: 2);
+        var pages = Enumerable.Range(0, 3).Select(_ => pool.TryGet(out var p) ? p : throw new InvalidOperationException()).ToList();
+
+        pages.ForEach(pool.Recycle);
+
+        Assert.Equal(new PagePoolCounters(3, 1, 0, 2, 0, 2, 0), pool.Stats);
+        Assert.True(pool.TryGet(out var again));
+        Assert.Equal(pages[1], again);
+        Assert.Equal(1, pool.Stats.FastGets);
+        pool.Release(again);
+        pool.Drain();
+        _environment.AssertNoLeaks();
+    }
+
+    [Fact]
+    public void PagePool_MapRefused_ReturnsThePage()
+    {
+        var pool = new PagePool(_environment, DmaDirection.FromDevice, 4);
+        _environment.MapBudget = 0;
+
+        Assert.False(pool.TryGet(out _));
+
+        Assert.Equal(1, pool.Stats.MapFailures);
+        _environment.AssertNoLeaks();
+    }
+}
