@@ -93,10 +93,16 @@ public sealed partial class Host
         }
     }
 
+    /// <summary>
+    /// All or nothing: first every check, and every superpage of a mirror that maps one of the
+    /// frames is split to 4 KiB leaves (a split changes no translation, so a refused split
+    /// leaves the domain as it was); then the frames go, which can no longer fail.
+    /// </summary>
     private ToolstackResult BalloonOutLocked(Domain domain, IEnumerable<ulong> gfns, out int released)
     {
         released = 0;
-        foreach (var gfn in gfns)
+        var frames = new List<(ulong Gfn, Mfn Mfn)>();
+        foreach (var gfn in gfns.Distinct())
         {
             var entry = domain.P2m.Lookup(gfn);
             if (!P2m.IsRam(entry.Type))
@@ -104,13 +110,31 @@ public sealed partial class Host
                 return ToolstackResult.Fail(XenErrno.ENOENT, $"gfn {gfn:x} is not RAM of {domain}");
             }
 
-            foreach (var (context, dfn) in Mirrors(domain, gfn, entry.Mfn))
+            frames.Add((gfn, entry.Mfn));
+        }
+
+        foreach (var (gfn, mfn) in frames)
+        {
+            foreach (var (context, dfn) in Mirrors(domain, gfn, mfn))
             {
-                if (context.Table.TryLookup(dfn, out var leaf) && leaf.Mfn == entry.Mfn.Value)
+                if (context.Table.TryLookup(dfn, out var leaf) && leaf.Mfn == mfn.Value && leaf.Level > 1
+                    && context.Table.SplitTo4K(dfn) != PtStatus.Ok)
                 {
-                    if (UnmapFrames(context, dfn, 1, out _) != PtStatus.Ok)
+                    return ToolstackResult.Fail(XenErrno.ENOMEM, $"no table page to split the superpage mapping gfn {gfn:x}");
+                }
+            }
+        }
+
+        var puts = new List<Mfn>();
+        foreach (var (gfn, mfn) in frames)
+        {
+            foreach (var (context, dfn) in Mirrors(domain, gfn, mfn))
+            {
+                if (context.Table.TryLookup(dfn, out var leaf) && leaf.Mfn == mfn.Value)
+                {
+                    if (UnmapFrames(context, dfn, 1, out _, puts) != PtStatus.Ok)
                     {
-                        return ToolstackResult.Fail(XenErrno.ENOMEM, $"no table page to split the superpage mapping gfn {gfn:x}");
+                        throw new InvalidOperationException($"unmapping a 4 KiB leaf at dfn {dfn:x} failed");
                     }
 
                     Hardware.FlushPages(context.HardwareDomainId, dfn, 1);
@@ -118,10 +142,11 @@ public sealed partial class Host
             }
 
             domain.P2m.Remove(gfn);
-            Frames.PutRef(entry.Mfn);
+            puts.Add(mfn);
             released++;
         }
 
+        PutRefs(puts);
         return ToolstackResult.Ok;
     }
 

@@ -50,21 +50,41 @@ public sealed partial class Host
         return status;
     }
 
-    /// <summary>Unmaps frames, dropping the references they held.</summary>
-    internal PtStatus UnmapFrames(IommuContext context, ulong dfn, ulong count, out ulong done)
+    /// <summary>
+    /// Unmaps frames. The references they held are dropped at once, or, with
+    /// <paramref name="deferredPuts"/>, collected there for the caller to drop after the
+    /// invalidation (what the sub-op handlers do).
+    /// </summary>
+    internal PtStatus UnmapFrames(IommuContext context, ulong dfn, ulong count, out ulong done, List<Mfn>? deferredPuts = null)
     {
-        var dropper = new RefDropper(Frames);
+        var dropper = new RefDropper(Frames, deferredPuts);
         return context.Table.Unmap(dfn, count, ref dropper, out done);
     }
 
-    /// <summary>Removes every mapping, invalidates the context's IOTLB entries and returns its tables to their pool.</summary>
+    /// <summary>Drops references collected by an unmap, after the invalidation that covers them.</summary>
+    internal void PutRefs(List<Mfn> frames)
+    {
+        foreach (var mfn in frames)
+        {
+            Frames.PutRef(mfn);
+        }
+
+        frames.Clear();
+    }
+
+    /// <summary>
+    /// Removes every mapping, invalidates the context's IOTLB entries, then drops the page
+    /// references and returns its tables to their pool.
+    /// </summary>
     internal void DestroyContext(IommuContext context)
     {
-        var dropper = new RefDropper(Frames);
+        var puts = new List<Mfn>();
+        var dropper = new RefDropper(Frames, puts);
         RetirePteWrites(context.Table.PteWrites);
         context.Table.Destroy(ref dropper);
         Hardware.FlushDomain(context.HardwareDomainId);
         DomainIds.Free(context.HardwareDomainId);
+        PutRefs(puts);
     }
 
     /// <summary>

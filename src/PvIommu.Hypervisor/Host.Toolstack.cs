@@ -135,6 +135,13 @@ public sealed partial class Host
     private void TearDown(Domain domain)
     {
         domain.IsDying = true;
+
+        // A stub domain loses its rights with its target: the domid may be reused.
+        foreach (var other in _domains.Values.Where(d => d.DeviceModelTarget == domain.Id))
+        {
+            other.DeviceModelTarget = null;
+        }
+
         foreach (var context in domain.Iommu.GuestContexts.ToList())
         {
             DestroyContext(context);

@@ -8,7 +8,10 @@ internal sealed class FlushQueue
 {
     private readonly List<(ushort DomainId, ulong Dfn, ulong Frames)> _ranges = [];
 
-    public bool IsEmpty => _ranges.Count == 0;
+    public bool IsEmpty => _ranges.Count == 0 && DeferredPuts.Count == 0;
+
+    /// <summary>Page references of unmapped frames, dropped only after the invalidations are issued.</summary>
+    public List<Platform.Memory.Mfn> DeferredPuts { get; } = [];
 
     public void Add(ushort domainId, ulong dfn, ulong frames)
     {
@@ -31,14 +34,18 @@ internal sealed class FlushQueue
         _ranges.Add((domainId, dfn, frames));
     }
 
-    /// <summary>Issues every owed invalidation, one ranged command per merged range.</summary>
-    public void Drain(Iommu.IommuHardware hardware)
+    /// <summary>
+    /// Issues every owed invalidation, one ranged command per merged range, and only then drops
+    /// the references of the frames unmapped: no frame is freed while a device may still reach it.
+    /// </summary>
+    public void Drain(Host host)
     {
         foreach (var (did, dfn, frames) in _ranges)
         {
-            hardware.FlushPages(did, dfn, frames);
+            host.Hardware.FlushPages(did, dfn, frames);
         }
 
         _ranges.Clear();
+        host.PutRefs(DeferredPuts);
     }
 }

@@ -52,7 +52,7 @@ public sealed class IommuOpDispatcher
     {
         if (!flushes.IsEmpty)
         {
-            flushes.Drain(_host.Hardware);
+            flushes.Drain(_host);
         }
     }
 
@@ -150,6 +150,15 @@ public sealed class IommuOpDispatcher
                 lock (call.Target.Lock)
                 {
                     outcome = call.Target.IsDying ? XenErrno.ENOENT : Dispatch(call, op, argument);
+
+                    // The progress is in the guest's struct; what was changed is flushed before the
+                    // vCPU yields (still holding the CPU and the domain's lock), so neither the call
+                    // that runs in its place nor another vCPU of the domain runs before the
+                    // invalidation (spec §4).
+                    if (outcome.Preempted)
+                    {
+                        call.Flushes.Drain(_host);
+                    }
                 }
             }
             finally
@@ -162,9 +171,7 @@ public sealed class IommuOpDispatcher
                 return outcome.Ret;
             }
 
-            // The progress is in the guest's struct; what was changed is flushed before the
-            // vCPU yields, then the same call is issued again (-ERESTART never reaches the guest).
-            call.Flushes.Drain(_host.Hardware);
+            // The same call is issued again (-ERESTART never reaches the guest).
             call.IsContinuation = true;
             _host.CountContinuation();
         }

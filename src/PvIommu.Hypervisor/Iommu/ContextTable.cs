@@ -8,16 +8,30 @@ namespace PvIommu.Hypervisor.Iommu;
 /// Drops the page reference of every RAM frame a removed leaf mapped. Frames that are not
 /// host RAM (MMIO, reserved regions) were mapped without a reference and have none to drop.
 /// </summary>
-internal struct RefDropper(FrameTable frames) : ILeafVisitor
+/// <remarks>
+/// With <paramref name="deferred"/> the references are only collected: the caller drops them
+/// after the IOTLB invalidation, so no frame is freed (and reused) while a device may still
+/// hold a cached translation to it.
+/// </remarks>
+internal struct RefDropper(FrameTable frames, List<Mfn>? deferred = null) : ILeafVisitor
 {
-    /// <summary>References dropped.</summary>
+    /// <summary>References dropped (or collected).</summary>
     public long Dropped;
 
     public void Removed(ulong dfn, ulong mfn, ulong count, PteAccess access)
     {
         for (ulong i = 0; i < count; i++)
         {
-            if (frames.TryPutRef(new Mfn(mfn + i)))
+            var frame = new Mfn(mfn + i);
+            if (deferred is not null)
+            {
+                if (frames.CountOf(frame) > 0)
+                {
+                    deferred.Add(frame);
+                    Dropped++;
+                }
+            }
+            else if (frames.TryPutRef(frame))
             {
                 Dropped++;
             }
@@ -48,6 +62,8 @@ internal interface IContextTable
 
     bool TryNextMapped(ulong fromDfn, out ulong dfn, out PtLeaf leaf);
 
+    PtStatus SplitTo4K(ulong dfn);
+
     void Destroy(ref RefDropper dropper);
 }
 
@@ -76,6 +92,8 @@ internal sealed class ContextTable<TFormat>(PageTable<TFormat> table) : IContext
     public bool TryLookup(ulong dfn, out PtLeaf leaf) => table.TryLookup(dfn, out leaf);
 
     public bool TryNextMapped(ulong fromDfn, out ulong dfn, out PtLeaf leaf) => table.TryNextMapped(fromDfn, out dfn, out leaf);
+
+    public PtStatus SplitTo4K(ulong dfn) => table.SplitTo4K(dfn);
 
     public void Destroy(ref RefDropper dropper) => table.Destroy(ref dropper);
 }

@@ -11,7 +11,49 @@ public sealed unsafe partial class PageTable<TFormat>
     /// <param name="leaf">The leaf found.</param>
     public bool TryNextMapped(ulong fromDfn, out ulong dfn, out PtLeaf leaf)
     {
+        if (fromDfn > MaxDfn)
+        {
+            // Past the last slot: the root index would wrap around to dfn 0.
+            dfn = 0;
+            leaf = default;
+            return false;
+        }
+
         return Next(_rootPage, Levels, fromDfn, 0, out dfn, out leaf);
+    }
+
+    /// <summary>
+    /// Splits whatever superpage maps <paramref name="dfn"/> down to 4 KiB leaves (the
+    /// translations stay the same), so that unmapping that frame later needs no table page.
+    /// </summary>
+    /// <returns><see cref="PtStatus.NoMemory"/> when a split is refused (the splits done so far stay: they change no translation).</returns>
+    public PtStatus SplitTo4K(ulong dfn)
+    {
+        var page = _rootPage;
+        for (var level = Levels; level > 1; level--)
+        {
+            var words = _pool.Words(page);
+            var i = PageLevel.Index(dfn, level);
+            var e = words[i];
+            if (!TFormat.IsPresent(e))
+            {
+                return PtStatus.NotMapped;
+            }
+
+            if (TFormat.IsLeaf(e, level))
+            {
+                if (!TrySplit(words, i, level, e, out page))
+                {
+                    return PtStatus.NoMemory;
+                }
+
+                continue;
+            }
+
+            page = _pool.PageOf(TFormat.Address(e));
+        }
+
+        return PtStatus.Ok;
     }
 
     private bool Next(int page, int level, ulong fromDfn, ulong tableBase, out ulong dfn, out PtLeaf leaf)

@@ -35,18 +35,45 @@ internal static class FreeContextHandler
                 return XenErrno.EBUSY;
             }
 
-            foreach (var device in context.Devices.ToList())
+            if (MoveAllToDefault(call, context) is { } error)
             {
-                if (call.Host.MoveDevice(device, call.Target, iommu.Default!) is { } error)
-                {
-                    return error;
-                }
+                return error;
             }
 
             context.State = ContextState.Dying;
         }
 
         return TearDown(call, context);
+    }
+
+    /// <summary>
+    /// Moves every device of <paramref name="context"/> to context 0, all or nothing: when one
+    /// cannot move (context 0's pool refuses a table for its reserved regions), the devices
+    /// already moved go back, so the failed free changes nothing (spec §3, §6).
+    /// </summary>
+    private static XenErrno? MoveAllToDefault(CallContext call, IommuContext context)
+    {
+        var moved = new List<Platform.Pci.Sbdf>();
+        foreach (var device in context.Devices.ToList())
+        {
+            if (call.Host.MoveDevice(device, call.Target, call.Target.Iommu.Default!) is { } error)
+            {
+                // Going back re-maps reserved regions with the arena pages their removal just freed.
+                foreach (var back in moved)
+                {
+                    if (call.Host.MoveDevice(back, call.Target, context) is not null)
+                    {
+                        throw new InvalidOperationException($"cannot move {back} back into {context}");
+                    }
+                }
+
+                return error;
+            }
+
+            moved.Add(device);
+        }
+
+        return null;
     }
 
     /// <summary>Unmaps leaf by leaf, checking for pending work every batch of frames.</summary>
@@ -57,7 +84,7 @@ internal static class FreeContextHandler
         while (context.Table.TryNextMapped(cursor, out var dfn, out var leaf))
         {
             var frames = Platform.PageTables.PageLevel.Frames(leaf.Level);
-            call.Host.UnmapFrames(context, dfn, frames, out _);
+            call.Host.UnmapFrames(context, dfn, frames, out _, call.Flushes.DeferredPuts);
             cursor = dfn + frames;
             processed += frames;
             if (processed >= (ulong)call.Batch && call.ShouldPreempt())

@@ -50,12 +50,24 @@ internal static class LookupPageHandler
     }
 
     /// <summary>
-    /// The gfn of a machine frame as the domain sees it: the M2P for RAM, the configured MMIO
-    /// window, else the frame itself (reserved regions are 1:1; PV has gfn = mfn).
+    /// The gfn of a machine frame as the domain sees it. PV: the frame itself (gfn = mfn for its
+    /// own RAM, foreign frames and MMIO alike). PVH: the M2P for its own RAM, the configured MMIO
+    /// window, the p2m entry of a foreign frame, else the frame itself (reserved regions are 1:1).
     /// </summary>
+    /// <remarks>
+    /// The M2P names the owner's gfn, which is the domain's own only when the domain owns the
+    /// frame: a foreign frame (mapped by the hardware domain, possibly for a remote_cmd target)
+    /// must read back at the gfn it was mapped from, not at its owner's gfn.
+    /// </remarks>
     private static ulong GfnOf(Host host, Domain domain, ulong mfn)
     {
-        if (host.Frames.TryGetGfn(new Mfn(mfn), out var gfn))
+        if (domain.Kind == DomainKind.Pv)
+        {
+            return mfn;
+        }
+
+        var frame = new Mfn(mfn);
+        if (host.Frames.OwnerOf(frame) == domain.Id && host.Frames.TryGetGfn(frame, out var gfn))
         {
             return gfn;
         }
@@ -64,7 +76,15 @@ internal static class LookupPageHandler
         {
             if (mfn >= first && mfn - first < frames)
             {
-                return domain.Kind == DomainKind.Pv ? mfn : mmioGfn + (mfn - first);
+                return mmioGfn + (mfn - first);
+            }
+        }
+
+        foreach (var (foreignGfn, entry) in domain.P2m.Entries())
+        {
+            if (entry.Type == P2mType.Foreign && entry.Mfn == frame)
+            {
+                return foreignGfn;
             }
         }
 

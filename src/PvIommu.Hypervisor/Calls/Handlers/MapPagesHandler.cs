@@ -12,7 +12,10 @@ namespace PvIommu.Hypervisor.Calls.Handlers;
 /// map_pages (6), spec §3. Frames are checked one by one in order; checked frames gather into
 /// machine-contiguous runs that go to the page-table engine whole (so it can use 2 MiB and
 /// 1 GiB leaves), and a run is written when it breaks, at an error, at a preemption point or
-/// at the end. Every RAM frame mapped holds one page reference.
+/// at the end. A preemption point never cuts a run that could still fill a 2 MiB leaf, so a
+/// preempted call still gets 2 MiB leaves and needs no more arena pages for them (a 1 GiB
+/// leaf spans 262,144 frames, far more than a slice: a preempted call maps it as 2 MiB leaves).
+/// Every RAM frame mapped holds one page reference.
 /// </summary>
 internal static class MapPagesHandler
 {
@@ -57,7 +60,8 @@ internal static class MapPagesHandler
         var partial = done - (pages * perPage);
         if (partial != 0)
         {
-            call.Host.UnmapFrames(context, op.Dfn + (pages * perPage), partial, out _);
+            call.Host.UnmapFrames(context, op.Dfn + (pages * perPage), partial, out _, call.Flushes.DeferredPuts);
+            call.Flushes.Add(context.HardwareDomainId, op.Dfn + (pages * perPage), partial);
         }
 
         if ((op.MapFlags & MapFlags.NoFlush) == 0)
@@ -99,12 +103,20 @@ internal static class MapPagesHandler
             var reserved = context.FirstReserved(dfn, frames) is { } r ? r - dfn : ulong.MaxValue;
             var batch = Math.Max((ulong)call.Batch, perPage);
             XenErrno? error = null;
+            ulong lastCheck = 0;
             for (ulong i = 0; i < frames; i++)
             {
-                if (i != 0 && i % batch == 0 && i % perPage == 0 && call.ShouldPreempt())
+                // A batch after the last check, at a page boundary that does not cut a superpage
+                // the current run could still fill (spec §3: the largest PTE that fits, preempted
+                // or not; at most 511 frames later).
+                if (i - lastCheck >= batch && i % perPage == 0 && !CutsSuperpage(i))
                 {
-                    preempted = true;
-                    break;
+                    lastCheck = i;
+                    if (call.ShouldPreempt())
+                    {
+                        preempted = true;
+                        break;
+                    }
                 }
 
                 if (i == reserved)
@@ -146,6 +158,16 @@ internal static class MapPagesHandler
 
             done = _mappedUpTo;
             return error;
+        }
+
+        /// <summary>
+        /// Whether stopping before frame <paramref name="i"/> would cut a 2 MiB leaf: the pending
+        /// run has dfn and mfn aligned alike and dfn + i is not on a 2 MiB boundary.
+        /// </summary>
+        private readonly bool CutsSuperpage(ulong i)
+        {
+            const ulong Mask = PageLevel.Entries - 1;
+            return _runCount != 0 && ((dfn + i) & Mask) != 0 && (((dfn + _runStart) ^ _runMfn) & Mask) == 0;
         }
 
         /// <summary>The checks of spec §3 for one frame; takes its reference when it is RAM.</summary>

@@ -46,6 +46,7 @@ internal static class UnmapPagesHandler
             }
 
             var step = perPage == 1 ? Math.Min(batch - (done % batch), frames - done) : perPage;
+            step = WholeLeaf(context, op.Dfn + done, step, frames - done);
             if (reserved < done + step)
             {
                 if (perPage == 1)
@@ -60,13 +61,13 @@ internal static class UnmapPagesHandler
                 }
             }
 
-            if (perPage != 1 && !FullyMapped(context, op.Dfn + done, perPage))
+            if (perPage != 1 && !FullyMapped(context, op.Dfn + done, step))
             {
                 error = XenErrno.ENOENT;
                 break;
             }
 
-            var status = call.Host.UnmapFrames(context, op.Dfn + done, step, out var n);
+            var status = call.Host.UnmapFrames(context, op.Dfn + done, step, out var n, call.Flushes.DeferredPuts);
             done += n;
             if (status != PtStatus.Ok)
             {
@@ -86,6 +87,28 @@ internal static class UnmapPagesHandler
         }
 
         return Outcome.From(error);
+    }
+
+    /// <summary>
+    /// Stretches a step that would end inside a superpage lying wholly in the rest of the request
+    /// to that superpage's end: only unmapping part of a superpage splits it (spec §3), so a
+    /// superpage unmapped in smaller pages must go whole, without taking an arena page.
+    /// </summary>
+    /// <param name="context">The context.</param>
+    /// <param name="dfn">Where the step starts.</param>
+    /// <param name="step">The step's frames.</param>
+    /// <param name="left">Frames left in the request from <paramref name="dfn"/>.</param>
+    private static ulong WholeLeaf(IommuContext context, ulong dfn, ulong step, ulong left)
+    {
+        if (step == 0 || step >= left || !context.Table.TryLookup(dfn + step - 1, out var leaf) || leaf.Level == 1)
+        {
+            return step;
+        }
+
+        var size = PageLevel.Frames(leaf.Level);
+        var leafStart = (dfn + step - 1) & ~(size - 1);
+        var leafEnd = leafStart + size;
+        return leafStart >= dfn && leafEnd - dfn <= left ? leafEnd - dfn : step;
     }
 
     /// <summary>Whether every frame of [dfn, dfn + count) is mapped, leaf by leaf.</summary>
