@@ -12,6 +12,7 @@ internal static class PviommuCommand
         var root = new RootCommand("pviommu: Xen's PV-IOMMU (iommu_op) on a simulated machine.");
         root.Subcommands.Add(AbiCommand.Create());
         root.Subcommands.Add(BenchCommand.Create());
+        root.Subcommands.Add(SimulateCommand.Create());
         return root;
     }
 

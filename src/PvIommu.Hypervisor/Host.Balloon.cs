@@ -113,14 +113,24 @@ public sealed partial class Host
             frames.Add((gfn, entry.Mfn));
         }
 
+        var splits = new List<(IommuContext Context, ulong Dfn, int Level)>();
         foreach (var (gfn, mfn) in frames)
         {
             foreach (var (context, dfn) in Mirrors(domain, gfn, mfn))
             {
-                if (context.Table.TryLookup(dfn, out var leaf) && leaf.Mfn == mfn.Value && leaf.Level > 1
-                    && context.Table.SplitTo4K(dfn) != PtStatus.Ok)
+                if (context.Table.TryLookup(dfn, out var leaf) && leaf.Mfn == mfn.Value && leaf.Level > 1)
                 {
-                    return ToolstackResult.Fail(XenErrno.ENOMEM, $"no table page to split the superpage mapping gfn {gfn:x}");
+                    splits.Add((context, dfn, leaf.Level));
+                    if (context.Table.SplitTo4K(dfn) != PtStatus.Ok)
+                    {
+                        // Put the superpages back as they were: the call changes nothing.
+                        for (var i = splits.Count - 1; i >= 0; i--)
+                        {
+                            splits[i].Context.Table.Collapse(splits[i].Dfn, splits[i].Level);
+                        }
+
+                        return ToolstackResult.Fail(XenErrno.ENOMEM, $"no table page to split the superpage mapping gfn {gfn:x}");
+                    }
                 }
             }
         }

@@ -64,6 +64,8 @@ internal interface IContextTable
 
     PtStatus SplitTo4K(ulong dfn);
 
+    void Collapse(ulong dfn, int level);
+
     void Destroy(ref RefDropper dropper);
 }
 
@@ -94,6 +96,8 @@ internal sealed class ContextTable<TFormat>(PageTable<TFormat> table) : IContext
     public bool TryNextMapped(ulong fromDfn, out ulong dfn, out PtLeaf leaf) => table.TryNextMapped(fromDfn, out dfn, out leaf);
 
     public PtStatus SplitTo4K(ulong dfn) => table.SplitTo4K(dfn);
+
+    public void Collapse(ulong dfn, int level) => table.Collapse(dfn, level);
 
     public void Destroy(ref RefDropper dropper) => table.Destroy(ref dropper);
 }

@@ -23,6 +23,78 @@ public sealed unsafe partial class PageTable<TFormat>
     }
 
     /// <summary>
+    /// Undoes splits: if the entry covering <paramref name="dfn"/> at <paramref name="level"/>
+    /// is a table whose 512 entries are leaves (after collapsing them in turn) mapping one
+    /// aligned, contiguous run with one access, it becomes that single leaf again and the table
+    /// goes back to the pool. Translations are unchanged either way.
+    /// </summary>
+    public void Collapse(ulong dfn, int level)
+    {
+        var page = _rootPage;
+        for (var l = Levels; l > level; l--)
+        {
+            var e = _pool.Words(page)[PageLevel.Index(dfn, l)];
+            if (!TFormat.IsPresent(e) || TFormat.IsLeaf(e, l))
+            {
+                return;
+            }
+
+            page = _pool.PageOf(TFormat.Address(e));
+        }
+
+        CollapseSlot(page, level, PageLevel.Index(dfn, level), dfn & ~(PageLevel.Frames(level) - 1));
+    }
+
+    private bool CollapseSlot(int page, int level, int slot, ulong baseDfn)
+    {
+        var words = _pool.Words(page);
+        var e = words[slot];
+        if (!TFormat.IsPresent(e))
+        {
+            return false;
+        }
+
+        if (TFormat.IsLeaf(e, level))
+        {
+            return true;
+        }
+
+        var child = _pool.PageOf(TFormat.Address(e));
+        var childWords = _pool.Words(child);
+        var lower = level - 1;
+        var step = PageLevel.Frames(lower);
+        for (var i = 0; i < PageLevel.Entries; i++)
+        {
+            if (lower > 1 && !CollapseSlot(child, lower, i, baseDfn + ((ulong)i * step)))
+            {
+                return false;
+            }
+        }
+
+        var first = childWords[0];
+        if (!TFormat.IsPresent(first) || !TFormat.IsLeaf(first, lower) || (TFormat.Address(first) & (PageLevel.Frames(level) - 1)) != 0)
+        {
+            return false;
+        }
+
+        for (var i = 0; i < PageLevel.Entries; i++)
+        {
+            var c = childWords[i];
+            if (!TFormat.IsPresent(c) || !TFormat.IsLeaf(c, lower) || TFormat.Access(c) != TFormat.Access(first)
+                || TFormat.Address(c) != TFormat.Address(first) + ((ulong)i * step))
+            {
+                return false;
+            }
+        }
+
+        words[slot] = TFormat.Leaf(TFormat.Address(first), level, TFormat.Access(first));
+        _pool.Give(child);
+        _tablePages--;
+        _pteWrites++;
+        return true;
+    }
+
+    /// <summary>
     /// Splits whatever superpage maps <paramref name="dfn"/> down to 4 KiB leaves (the
     /// translations stay the same), so that unmapping that frame later needs no table page.
     /// </summary>

@@ -1,0 +1,115 @@
+using System.Globalization;
+using PvIommu.Devices;
+using PvIommu.Devices.Drivers;
+using PvIommu.Devices.Network;
+using PvIommu.Simulation.Results;
+using PvIommu.Simulation.Running;
+using PvIommu.Simulation.Scenarios;
+
+namespace PvIommu.Simulation.Workloads;
+
+/// <summary>
+/// NIC receive at line rate: the Devices layer's <see cref="NicDriver"/> (page pool, NAPI polls)
+/// over the guest's DMA API. Frames arrive at the line rate; after every NAPI budget of frames
+/// the driver polls, recycling most pages and replacing the rest (an unmap and a map).
+/// </summary>
+internal sealed class NicRxWorkload : Workload
+{
+    private readonly NicRxSpec _spec;
+    private readonly Nic _nic;
+    private readonly byte[] _frame;
+    private GuestDriverEnvironment? _environment;
+    private NicDriver? _driver;
+    private long _dropped;
+
+    public NicRxWorkload(SimContext context, NicRxSpec spec)
+        : base(context, spec, spec.LineRateBitsPerSecond / (8.0 * (spec.FrameBytes + 20)))
+    {
+        _spec = spec;
+        _nic = new Nic(context.Host.Machine, spec.Device);
+        _frame = new byte[spec.FrameBytes];
+        Random.Fill(_frame);
+    }
+
+    public override IDmaDevice Device => _nic;
+
+    public override string Mapping => Describe(_environment?.Dma);
+
+    public override void Setup()
+    {
+        _environment = CreateEnvironment();
+        var before = _environment.Spent;
+        _driver = NicDriver.TryStart(_nic, _environment, new NicDriverOptions
+        {
+            RxRingSize = _spec.Ring,
+            TxRingSize = 8,
+            RxBufferSize = _spec.BufferBytes,
+            PoolCacheSize = _spec.Ring,
+            RecycleRate = _spec.Recycle,
+            Seed = Random.Next(),
+        }) ?? throw new SimulationException($"{Spec.Device} ({Kernel.Spec.Name}): the NIC driver cannot map its rings (is the domain's memory or arena too small?)");
+        Charge(_environment.Spent - before, default);
+    }
+
+    public override void Poll() => _environment?.Dma.Poll();
+
+    public override IEnumerable<RangeResult> Ranges() => _environment?.Dma.IsProtected == true ? LiveRanges("rx ring, buffers") : [];
+
+    public override IEnumerable<Setting> Details()
+    {
+        var pool = _driver?.Pool.Stats ?? default;
+        var stats = _nic.Stats;
+        return
+        [
+            new("frames received", stats.RxFrames.ToString(CultureInfo.InvariantCulture)),
+            new("frames missed (no buffer)", stats.RxMissed.ToString(CultureInfo.InvariantCulture)),
+            new("frames lost to DMA faults", stats.RxDmaErrors.ToString(CultureInfo.InvariantCulture)),
+            new("pages mapped into the pool", pool.Maps.ToString(CultureInfo.InvariantCulture)),
+            new("pages unmapped from the pool", pool.Unmaps.ToString(CultureInfo.InvariantCulture)),
+            new("pages recycled (no hypercall)", pool.Recycled.ToString(CultureInfo.InvariantCulture)),
+            new("frames dropped", _dropped.ToString(CultureInfo.InvariantCulture)),
+        ];
+    }
+
+    public override void Teardown()
+    {
+        _driver?.Stop();
+        _environment?.Dma.Shutdown();
+    }
+
+    protected override void RunOperations(long count, long startNs, long endNs)
+    {
+        var device = new double[_spec.Napi];
+        while (count > 0)
+        {
+            var batch = (int)Math.Min(count, _spec.Napi);
+            count -= batch;
+            var arrived = 0;
+            for (var i = 0; i < batch; i++)
+            {
+                var before = Meter.Walks(Unit);
+                var outcome = _nic.Receive(_frame);
+                var walks = Meter.Walks(Unit) - before;
+                Charge(default, walks);
+                Operations++;
+                if (outcome != RxOutcome.Delivered)
+                {
+                    _dropped++;
+                    continue;
+                }
+
+                device[arrived++] = Context.LatencyNs(default, walks, _frame.Length + RxDescriptor.Size);
+            }
+
+            var spent = _environment!.Spent;
+            _driver!.Poll(_spec.Napi, null);
+            var calls = _environment.Spent - spent;
+            Charge(calls, default);
+            var share = arrived == 0 ? 0 : Context.LatencyNs(calls, default, 0) / arrived;
+            for (var i = 0; i < arrived; i++)
+            {
+                Latency.Add(device[i] + share);
+            }
+        }
+    }
+}
