@@ -3,19 +3,6 @@ using PvIommu.Platform.PageTables;
 
 namespace PvIommu.Hypervisor.Tests.Faults;
 
-/// <summary>What a comparison of two states lets differ.</summary>
-internal enum Allowing
-{
-    /// <summary>Nothing: equal states.</summary>
-    Nothing,
-
-    /// <summary>The pages a map or unmap counted as done (the tables, the arena, the lookups).</summary>
-    Progress,
-
-    /// <summary>Superpages split, no translation changed (the tables, context 0's pool).</summary>
-    Splits,
-}
-
 /// <summary>
 /// What a failed call must not change, for one domain: its contexts (number, kind, devices,
 /// every leaf, table pages), arena and context-0 pool use, where its devices are, its p2m, the
@@ -78,24 +65,21 @@ internal sealed record StateSnapshot(
 
     /// <summary>
     /// The first difference from this state to <paramref name="other"/> ("this → other"), or null
-    /// when equal. <see cref="Allowing.Progress"/> (a map or unmap that made partial progress)
-    /// leaves out the tables, the arena and the lookups: the caller compares the frames.
-    /// <see cref="Allowing.Splits"/> (a refused balloon-out) leaves out the tables and the
-    /// context-0 pool, whose superpages may stay split: the caller compares the frames.
+    /// when equal. With <paramref name="progress"/> (a map or unmap that made partial progress)
+    /// the tables, the arena and the lookups are left out: the caller compares the frames.
     /// </summary>
-    public string? Diff(StateSnapshot other, Allowing allowing = Allowing.Nothing)
+    public string? Diff(StateSnapshot other, bool progress = false)
     {
         static string? Field(string name, object a, object b) => Equals(a, b) ? null : $"{name}: {a} → {b}";
-        var exact = allowing == Allowing.Nothing;
         return Field("contexts", Contexts, other.Contexts)
-            ?? (exact ? LeafDiff(other) : null)
-            ?? (exact ? Field("table pages", TablePages, other.TablePages) : null)
-            ?? (allowing == Allowing.Progress ? null : Field("arena in use", ArenaInUse, other.ArenaInUse))
-            ?? (allowing == Allowing.Splits ? null : Field("pool in use", PoolInUse, other.PoolInUse))
+            ?? (progress ? null : LeafDiff(other))
+            ?? (progress ? null : Field("table pages", TablePages, other.TablePages))
+            ?? (progress ? null : Field("arena in use", ArenaInUse, other.ArenaInUse))
+            ?? Field("pool in use", PoolInUse, other.PoolInUse)
             ?? Field("devices", Devices, other.Devices)
             ?? Field("p2m", Ram, other.Ram)
             ?? Field("heap free frames", HeapFree, other.HeapFree)
-            ?? (allowing == Allowing.Progress ? null : Field("lookups", Lookups, other.Lookups));
+            ?? (progress ? null : Field("lookups", Lookups, other.Lookups));
     }
 
     private string? LeafDiff(StateSnapshot other)

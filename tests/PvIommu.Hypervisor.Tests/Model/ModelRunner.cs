@@ -153,9 +153,8 @@ internal sealed class ModelRunner(Host host, PvIommuModel model)
         var result = host.BalloonOut(d.Id, gfns, out var released);
         var error = model.BalloonOut(d, gfns, out var expectReleased);
         Touched.AddRange(gfns);
-        var splits = error == XenErrno.ENOMEM && result.Error == XenErrno.ENOMEM ? model.AdoptSplits(d, host) : null;
         return (new Observed(error is { } e ? e.Name() : "ok", $"released {expectReleased}"),
-            new Observed(result.IsOk ? "ok" : result.Error!.Value.Name(), $"released {released}{(splits is null ? string.Empty : $", and a translation changed: {splits}")}"));
+            new Observed(result.IsOk ? "ok" : result.Error!.Value.Name(), $"released {released}"));
     }
 
     /// <summary>A DomU may not use remote_cmd (spec §1.1): it is nobody's device model.</summary>

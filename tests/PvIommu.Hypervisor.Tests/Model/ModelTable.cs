@@ -29,8 +29,8 @@ internal readonly record struct ModelLeaf(int Level, ulong Mfn, ulong Gfn, PteAc
 internal sealed class ModelTable
 {
     private readonly int _levels;
-    private Dictionary<ulong, ModelLeaf> _leaves;
-    private Dictionary<(int Level, ulong Index), int> _tables;
+    private readonly Dictionary<ulong, ModelLeaf> _leaves;
+    private readonly Dictionary<(int Level, ulong Index), int> _tables;
 
     public ModelTable(int levels)
         : this(levels, [], [], 0)
@@ -173,33 +173,6 @@ internal sealed class ModelTable
         }
 
         return PtStatus.Ok;
-    }
-
-    /// <summary>
-    /// Takes <paramref name="real"/>'s leaves when they map exactly this table's frames with the
-    /// same rights, only in smaller pieces (superpages split: no translation changed).
-    /// </summary>
-    /// <returns>null when adopted; else the first leaf that is not a piece of this table.</returns>
-    public string? AdoptSplits(IEnumerable<(ulong Dfn, PtLeaf Leaf)> real)
-    {
-        var adopted = new ModelTable(_levels);
-        foreach (var (dfn, leaf) in real)
-        {
-            if (!TryFind(dfn, out var first, out var mine) || mine.Level < leaf.Level || mine.Mfn + (dfn - first) != leaf.Mfn || mine.Access != leaf.Access)
-            {
-                return $"dfn {dfn:x} maps mfn {leaf.Mfn:x} {leaf.Access} at level {leaf.Level}, not a piece of {(TryFind(dfn, out _, out var m) ? m.ToString() : "nothing")}";
-            }
-
-            adopted.AddLeaf(dfn, new ModelLeaf(leaf.Level, leaf.Mfn, mine.Gfn + (dfn - first), leaf.Access));
-        }
-
-        if (adopted.MappedFrames != MappedFrames)
-        {
-            return $"{adopted.MappedFrames} frames mapped, {MappedFrames} before";
-        }
-
-        (_leaves, _tables) = (adopted._leaves, adopted._tables);
-        return null;
     }
 
     /// <summary>Removes every leaf: the table is back to its root.</summary>

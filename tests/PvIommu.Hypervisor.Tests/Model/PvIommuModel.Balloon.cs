@@ -84,11 +84,7 @@ internal sealed partial class PvIommuModel
     /// mirror (context 0, identity contexts) whose dfn still reaches a frame splits the superpage
     /// holding it, ENOMEM when a pool has no page; then the frames leave the p2m and the mirrors.
     /// </summary>
-    /// <remarks>
-    /// After ENOMEM the translations must be as before, but superpages split before the refusal
-    /// may stay split (a split changes no translation): <see cref="AdoptSplits"/> checks the
-    /// host's mirrors against that and takes their leaves.
-    /// </remarks>
+    /// <remarks>A refused call changes nothing: superpages split before the refusal are whole again.</remarks>
     public XenErrno? BalloonOut(ModelDomain d, IReadOnlyList<ulong> gfns, out int released)
     {
         released = 0;
@@ -136,30 +132,6 @@ internal sealed partial class PvIommuModel
         }
 
         released = frames.Count;
-        return null;
-    }
-
-    /// <summary>After a refused balloon-out: the host's mirrors may hold split superpages, nothing else changed.</summary>
-    public string? AdoptSplits(ModelDomain d, Host host)
-    {
-        var iommu = host.GetDomain(d.Id).Iommu;
-        foreach (var mirror in Mirrors(d))
-        {
-            var real = new List<(ulong, PtLeaf)>();
-            var table = iommu.Context(mirror.Number)!.Table;
-            var cursor = 0UL;
-            while (cursor <= table.MaxDfn && table.TryNextMapped(cursor, out var dfn, out var leaf))
-            {
-                real.Add((dfn, leaf));
-                cursor = dfn + PageLevel.Frames(leaf.Level);
-            }
-
-            if (mirror.Table.AdoptSplits(real) is { } problem)
-            {
-                return $"ctx {mirror.Number}: {problem}";
-            }
-        }
-
         return null;
     }
 
