@@ -27,6 +27,7 @@ public sealed unsafe class MachineMemory
     private const int ChunkFrames = 1 << ChunkShift;
     private const long ChunkBytes = (long)ChunkFrames * Frame.Size;
     private readonly nint[] _chunks;
+    private readonly nint[] _allocations;
     private readonly ulong[]?[] _touched;
     private long _touchedFrames;
     private int _liveChunks;
@@ -44,17 +45,18 @@ public sealed unsafe class MachineMemory
         FrameCount = frames;
         var chunks = (frames + ChunkFrames - 1) >> ChunkShift;
         _chunks = new nint[chunks];
+        _allocations = new nint[chunks];
         _touched = new ulong[]?[chunks];
     }
 
     /// <summary>Frees the native chunks.</summary>
     ~MachineMemory()
     {
-        foreach (var chunk in _chunks)
+        foreach (var allocation in _allocations)
         {
-            if (chunk != 0)
+            if (allocation != 0)
             {
-                NativeMemory.Free((void*)chunk);
+                NativeMemory.Free((void*)allocation);
             }
         }
 
@@ -166,7 +168,12 @@ public sealed unsafe class MachineMemory
                 return existing;
             }
 
-            _chunks[chunk] = (nint)NativeMemory.AllocZeroed((nuint)ChunkBytes);
+            // calloc gives lazily zeroed pages but only 16-byte alignment: one extra page lets
+            // every frame start on a 4 KiB boundary, as a frame does, so a table never straddles
+            // two pages (twice the TLB misses on a random walk).
+            var allocation = (nint)NativeMemory.AllocZeroed((nuint)(ChunkBytes + Frame.Size));
+            _allocations[chunk] = allocation;
+            _chunks[chunk] = (allocation + Frame.Size - 1) & ~(nint)(Frame.Size - 1);
             _liveChunks++;
             GC.AddMemoryPressure(ChunkBytes);
             var bits = new ulong[ChunkFrames / 64];
