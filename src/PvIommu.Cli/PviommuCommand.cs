@@ -13,6 +13,8 @@ internal static class PviommuCommand
         root.Subcommands.Add(AbiCommand.Create());
         root.Subcommands.Add(BenchCommand.Create());
         root.Subcommands.Add(SimulateCommand.Create());
+        root.Subcommands.Add(ServeCommand.Create());
+        root.Subcommands.Add(ConformanceCommand.Create());
         return root;
     }
 

@@ -1,0 +1,116 @@
+using System.CommandLine;
+using System.Runtime.InteropServices;
+using PvIommu.Hypervisor;
+using PvIommu.Hypervisor.Toolstack;
+using PvIommu.Server;
+
+namespace PvIommu.Cli.Commands;
+
+/// <summary>
+/// <c>pviommu serve</c>: the default host over the wire protocol (shared/docs/wire-protocol.md),
+/// on a Unix socket or loopback TCP, until SIGINT or SIGTERM (docs/server.md).
+/// </summary>
+internal static class ServeCommand
+{
+    public static Command Create()
+    {
+        var socket = new Option<string?>("--socket")
+        {
+            Description = $"Listen on this Unix socket path (default {ServerEndpoint.DefaultSocketPath}).",
+            HelpName = "PATH",
+        };
+        var tcp = new Option<string?>("--tcp")
+        {
+            Description = "Listen on TCP instead, at a loopback address: 127.0.0.1:PORT, [::1]:PORT or localhost:PORT (PORT 0: any free port).",
+            HelpName = "HOST:PORT",
+        };
+        var trace = new Option<bool>("--trace") { Description = "Log every call (connection, domain, sub-op, result, time) to standard error." };
+        var maxSessions = new Option<int>("--max-sessions")
+        {
+            Description = $"Sessions served at once; one more opening gets -EBUSY (default {ServerLimits.DefaultMaxSessions}).",
+            DefaultValueFactory = _ => ServerLimits.DefaultMaxSessions,
+        };
+        var command = new Command("serve", "Serve the default host over the wire protocol: C drivers and other clients act as its vCPUs and devices.")
+        {
+            socket, tcp, trace, maxSessions,
+        };
+        command.SetAction(parse => Run(parse.GetValue(socket), parse.GetValue(tcp), parse.GetValue(trace), parse.GetValue(maxSessions)));
+        return command;
+    }
+
+    /// <summary>Parses <c>--socket</c>/<c>--tcp</c> into an endpoint; null (with a message printed) when they are wrong.</summary>
+    internal static ServerEndpoint? Endpoint(string command, string? socket, string? tcp)
+    {
+        if (socket is not null && tcp is not null)
+        {
+            Console.Error.WriteLine($"pviommu {command}: give --socket or --tcp, not both");
+            return null;
+        }
+
+        if (tcp is null)
+        {
+            return new ServerEndpoint.UnixSocket(socket ?? ServerEndpoint.DefaultSocketPath);
+        }
+
+        if (!ServerEndpoint.TryParseTcp(tcp, out var endpoint, out var error))
+        {
+            Console.Error.WriteLine($"pviommu {command}: --tcp: {error}");
+            return null;
+        }
+
+        return endpoint;
+    }
+
+    private static int Run(string? socket, string? tcp, bool trace, int maxSessions)
+    {
+        if (Endpoint("serve", socket, tcp) is not { } endpoint)
+        {
+            return ExitCodes.Usage;
+        }
+
+        if (maxSessions < 1)
+        {
+            Console.Error.WriteLine($"pviommu serve: --max-sessions must be at least 1, got {maxSessions}");
+            return ExitCodes.Usage;
+        }
+
+        var host = DefaultHost.Create();
+        using var stop = new CancellationTokenSource();
+        void Stop(PosixSignalContext context)
+        {
+            context.Cancel = true;
+            stop.Cancel();
+        }
+
+        using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, Stop);
+        using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Stop);
+        var server = new PvIommuServer(host, new ServerOptions
+        {
+            Endpoint = endpoint,
+            MaxSessions = maxSessions,
+            Trace = trace ? Console.Error : null,
+        });
+        try
+        {
+            server.Start();
+        }
+        catch (ServerStartException e)
+        {
+            Console.Error.WriteLine($"pviommu serve: {e.Message}");
+            return ExitCodes.Failed;
+        }
+
+        Console.Error.WriteLine($"pviommu serve: {Describe(host)}");
+        Console.Out.WriteLine($"pviommu serve: listening on {server.Endpoint}");
+        Console.Out.Flush();
+        stop.Token.WaitHandle.WaitOne();
+        server.DisposeAsync().AsTask().GetAwaiter().GetResult();
+        Console.Error.WriteLine("pviommu serve: stopped");
+        return ExitCodes.Ok;
+    }
+
+    private static string Describe(Host host) =>
+        "default host: " + string.Join("; ", host.Domains.Select(d =>
+            $"d{d.Id} {d.Name} ({d.Kind.ToString().ToLowerInvariant()}{(d.IsHardwareDomain ? ", hardware domain" : string.Empty)}, "
+            + $"{d.P2m.RamFrames / 256} MiB, devices {string.Join(" ", d.Devices)})"));
+}
