@@ -95,8 +95,11 @@ public sealed partial class Host
 
     internal DomainIdAllocator DomainIds { get; } = new();
 
-    /// <summary>The domain <paramref name="id"/>, if it exists.</summary>
-    public Domain? FindDomain(ushort id) => _domains.TryGetValue(id, out var d) && !d.IsDying ? d : null;
+    /// <summary>
+    /// The domain <paramref name="id"/>, if it exists. dom_io is never found: it owns quarantined
+    /// devices but no guest or toolstack operation may name it (use <see cref="DomIo"/>).
+    /// </summary>
+    public Domain? FindDomain(ushort id) => _domains.TryGetValue(id, out var d) && !d.IsDying && !d.IsDomIo ? d : null;
 
     /// <summary>The domain <paramref name="id"/>.</summary>
     /// <exception cref="KeyNotFoundException">no such domain.</exception>

@@ -39,4 +39,15 @@ public class SmokeTests
         Assert.Equal(0, dom0.Free(ctx));
         host.AssertNoLeaks();
     }
+
+    [Fact]
+    public void DomIo_IsNotADomainTheToolstackOrAGuestCanName()
+    {
+        var host = Hosts.Default();
+        Assert.Null(host.FindDomain(Host.DomIoId));
+        Assert.False(host.DestroyDomain(Host.DomIoId).IsOk);
+        Assert.False(host.BalloonIn(Host.DomIoId, 0, 1, out _).IsOk);
+        Assert.NotNull(host.DomIo.Iommu.Default);
+        host.AssertNoLeaks();
+    }
 }

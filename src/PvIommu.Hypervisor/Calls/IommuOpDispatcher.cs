@@ -1,4 +1,3 @@
-using System.Buffers.Binary;
 using PvIommu.Abi;
 using PvIommu.Abi.Structs;
 using PvIommu.Hypervisor.Calls.Handlers;
@@ -109,7 +108,7 @@ public sealed class IommuOpDispatcher
             return XenErrno.EPERM.ToReturnValue();
         }
 
-        if (_host.FindDomain(remote.Domid) is not { } target || target.IsDomIo)
+        if (_host.FindDomain(remote.Domid) is not { } target)
         {
             return XenErrno.ENOENT.ToReturnValue();
         }
@@ -200,7 +199,4 @@ public sealed class IommuOpDispatcher
     private static bool MayCall(Domain caller, SubOp op) =>
         op == SubOp.QueryCapabilities || caller.IsHardwareDomain || caller.Policy == PvIommuPolicy.On;
 
-    /// <summary>The sub-op number a remote_cmd carries (for tracing).</summary>
-    internal static ushort InnerSubOp(ReadOnlySpan<byte> argument) =>
-        argument.Length >= RemoteCmd.Size ? BinaryPrimitives.ReadUInt16LittleEndian(argument[2..]) : (ushort)0xFFFF;
 }

@@ -41,7 +41,7 @@ internal sealed class WireService : IDisposable
     public WireConnection Open(IFrameSink sink) => new(this, sink, Interlocked.Increment(ref _nextConnection));
 
     /// <summary>The domain a connection may act as: live, and not dom_io.</summary>
-    public Domain? FindDomain(ushort domid) => Host.FindDomain(domid) is { IsDomIo: false } d ? d : null;
+    public Domain? FindDomain(ushort domid) => Host.FindDomain(domid);
 
     /// <summary>Takes a session slot, unless all are taken.</summary>
     public bool TryTakeSession()

@@ -189,6 +189,15 @@ internal static class MapPagesHandler
             }
 
             refs = true;
+            if (entry.Type != P2mType.Foreign)
+            {
+                // The domain's own RAM: its p2m entry holds the allocation reference, and the
+                // domain lock held here keeps it, so one atomic increment is enough.
+                _frames.GetRefHeld(entry.Mfn);
+                return null;
+            }
+
+            // Another domain's frame may be freed meanwhile: take the reference only if it is live.
             return _frames.TryGetRef(entry.Mfn) ? null : XenErrno.ENOENT;
         }
 
