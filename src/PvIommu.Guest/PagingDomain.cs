@@ -62,6 +62,31 @@ public sealed partial class PagingDomain : IommuDomain
     }
 
     /// <summary>
+    /// Maps <paramref name="gfns"/>[i] at <paramref name="dfns"/>[i], one 4 KiB page each (a
+    /// page pool's bulk refill): one map_pages call per page, batched into one multicall when
+    /// <see cref="XenIommuOptions.BatchRuns"/> is on.
+    /// </summary>
+    /// <param name="dfns">The device frame of each page.</param>
+    /// <param name="gfns">The guest frame of each page.</param>
+    /// <param name="flags">Readable and/or writeable, optionally cache and no_flush.</param>
+    /// <returns>0, or the first error in page order; then nothing of this call stays mapped.</returns>
+    public int MapEach(ReadOnlySpan<ulong> dfns, ReadOnlySpan<ulong> gfns, MapFlags flags)
+    {
+        if (dfns.Length != gfns.Length)
+        {
+            return XenErrno.EINVAL.ToReturnValue();
+        }
+
+        var chunks = new List<MapChunk>(gfns.Length);
+        for (var i = 0; i < gfns.Length; i++)
+        {
+            chunks.Add(new MapChunk(dfns[i], gfns[i], PageSizes.Size4K, 1));
+        }
+
+        return MapChunks(chunks, flags);
+    }
+
+    /// <summary>
     /// Unmaps <paramref name="frames"/> frames from <paramref name="dfn"/> in one unmap_pages
     /// call (4 KiB granules: the hypervisor removes whole superpage leaves it covers and splits
     /// those it cuts). The IOTLB is invalidated before this returns.

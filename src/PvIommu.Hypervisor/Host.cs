@@ -117,10 +117,20 @@ public sealed partial class Host
         Continuations = Interlocked.Read(ref _continuations),
         IotlbInvalidations = Hardware.IotlbInvalidations,
         ContextInvalidations = Hardware.ContextInvalidations,
-        PteWrites = Interlocked.Read(ref _retiredPteWrites)
-            + _domains.Values.SelectMany(d => d.Iommu.AllContexts).Sum(c => c.Table.PteWrites),
+        PteWrites = Interlocked.Read(ref _retiredPteWrites) + LivePteWrites(),
         FramesFreedByLastReference = Frames.FreedByLastReference,
     };
+
+    private long LivePteWrites()
+    {
+        long sum = 0;
+        foreach (var (_, domain) in _domains)
+        {
+            sum += domain.Iommu.PteWrites();
+        }
+
+        return sum;
+    }
 
     /// <summary>Before any domain exists, every PCI endpoint sits in dom_io's context 0 (its reserved regions only).</summary>
     private void BootDevices()

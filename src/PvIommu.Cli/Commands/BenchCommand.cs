@@ -7,7 +7,7 @@ namespace PvIommu.Cli.Commands;
 internal static class BenchCommand
 {
     /// <summary>Every workload, in the order a bare <c>bench</c> runs them.</summary>
-    internal static IReadOnlyList<IWorkload> Workloads { get; } = [new PtWorkload(), new HypercallWorkload(), new TranslateWorkload(), new SocketWorkload()];
+    internal static IReadOnlyList<IWorkload> Workloads { get; } = [new PtWorkload(), new HypercallWorkload(), new TranslateWorkload(), new SocketWorkload(), new ReplayNicWorkload()];
 
     public static Command Create()
     {

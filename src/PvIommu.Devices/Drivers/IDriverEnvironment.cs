@@ -47,6 +47,33 @@ public interface IDriverEnvironment
     /// <returns>False when no IOVA space or mapping could be had; nothing is then mapped.</returns>
     bool TryMap(ReadOnlySpan<ulong> pages, DmaDirection direction, out ulong iova);
 
+    /// <summary>
+    /// Maps each of <paramref name="pages"/> as a page of its own, at its own IOVA, unmapped one
+    /// by one later (a page pool's bulk refill). An environment that can batch the maps (one
+    /// multicall) overrides this; the default maps them one at a time.
+    /// </summary>
+    /// <param name="pages">The pages.</param>
+    /// <param name="direction">Which way the data flows.</param>
+    /// <param name="iovas">Receives each page's IOVA; at least as long as <paramref name="pages"/>.</param>
+    /// <returns>False when any page could not be mapped; nothing is then mapped.</returns>
+    bool TryMapEach(ReadOnlySpan<ulong> pages, DmaDirection direction, Span<ulong> iovas)
+    {
+        for (var i = 0; i < pages.Length; i++)
+        {
+            if (!TryMap(pages.Slice(i, 1), direction, out iovas[i]))
+            {
+                for (var j = 0; j < i; j++)
+                {
+                    Unmap(iovas[j], 1, direction);
+                }
+
+                return false;
+            }
+        }
+
+        return true;
+    }
+
     /// <summary>Unmaps <paramref name="pages"/> pages at <paramref name="iova"/> (<c>dma_unmap_*</c>); the device may not reach them afterwards.</summary>
     void Unmap(ulong iova, int pages, DmaDirection direction);
 }

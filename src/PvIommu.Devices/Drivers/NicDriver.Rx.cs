@@ -4,6 +4,9 @@ namespace PvIommu.Devices.Drivers;
 
 public sealed partial class NicDriver
 {
+    /// <summary>Bytes the stack reads of a frame nobody asked to see whole: its headers (Ethernet, IP, TCP with options).</summary>
+    private const int HeaderBytes = 128;
+
     private readonly byte[] _frame = new byte[4096];
     private int _rxNextToClean;
     private int _rxNextToUse;
@@ -16,7 +19,7 @@ public sealed partial class NicDriver
     /// <summary>
     /// A NAPI poll: reaps up to <paramref name="budget"/> received frames in ring order, hands
     /// each to <paramref name="onFrame"/> (the stack), recycles or releases its page, refills
-    /// the ring and writes RDT once.
+    /// the ring and writes RDT once. Without a handler the CPU reads only each frame's headers.
     /// </summary>
     /// <returns>Descriptors reaped (frames and RXE errors); fewer than the budget means the ring is drained.</returns>
     public int Poll(int budget, FrameHandler? onFrame)
@@ -59,7 +62,8 @@ public sealed partial class NicDriver
 
     private void Deliver(PoolPage page, int length, FrameHandler? onFrame)
     {
-        var frame = _frame.AsSpan(0, length);
+        // The stack parses the headers; the payload stays in the page (zero copy) unless a handler wants the whole frame.
+        var frame = _frame.AsSpan(0, onFrame is null ? Math.Min(length, HeaderBytes) : length);
         _environment.Read(page.Address, frame);
         onFrame?.Invoke(frame);
         _rxPackets++;

@@ -38,7 +38,7 @@ public sealed partial class NicDriver
         _rxPages = new PoolPage?[options.RxRingSize];
         _txFragments = new (ulong, ulong)?[options.TxRingSize];
         _random = new SplitMix64(options.Seed);
-        Pool = new PagePool(environment, DmaDirection.FromDevice, options.PoolCacheSize);
+        Pool = new PagePool(environment, DmaDirection.FromDevice, options.PoolCacheSize, options.PoolRefill);
     }
 
     /// <summary>The settings.</summary>

@@ -12,33 +12,48 @@ public readonly record struct PoolPage(ulong Address, ulong Iova);
 /// </summary>
 /// <remarks>
 /// <code>
-///  TryGet ──► cache (LIFO, mapped) ── empty? ──► allocate + map (a new page enters the pool)
+///  TryGet ──► cache (LIFO, mapped) ── empty? ──► allocate + map a refill batch (new pages enter the pool)
 ///  Recycle ─► cache ── full? ──► Release
 ///  Release ─► unmap + free (the page leaves the pool)
 /// </code>
 /// Documentation/networking/page_pool.rst; the cache is sized around the ring (the NAPI
-/// budget's worth of pages per poll comes back to it).
+/// budget's worth of pages per poll comes back to it). New pages come in refill batches, as
+/// page_pool's bulk allocation does, mapped by one <see cref="IDriverEnvironment.TryMapEach"/>:
+/// with PV-IOMMU, one multicall for the batch instead of a hypercall per page.
 /// </remarks>
 public sealed class PagePool
 {
     private readonly IDriverEnvironment _environment;
     private readonly Stack<PoolPage> _cache;
+    private readonly ulong[] _refillPages;
+    private readonly ulong[] _refillIovas;
     private long _maps;
     private long _unmaps;
     private long _fastGets;
     private long _recycled;
     private long _mapFailures;
 
-    /// <summary>A pool mapping pages <paramref name="direction"/>, keeping up to <paramref name="cacheSize"/> spare pages mapped.</summary>
-    public PagePool(IDriverEnvironment environment, DmaDirection direction, int cacheSize)
+    /// <summary>
+    /// A pool mapping pages <paramref name="direction"/>, keeping up to <paramref name="cacheSize"/>
+    /// spare pages mapped, bringing new pages in <paramref name="refillBatch"/> at a time (fewer
+    /// when the cache cannot hold the rest).
+    /// </summary>
+    public PagePool(IDriverEnvironment environment, DmaDirection direction, int cacheSize, int refillBatch = 1)
     {
         ArgumentNullException.ThrowIfNull(environment);
         ArgumentOutOfRangeException.ThrowIfNegative(cacheSize);
+        ArgumentOutOfRangeException.ThrowIfLessThan(refillBatch, 1);
         _environment = environment;
         Direction = direction;
         CacheSize = cacheSize;
+        RefillBatch = Math.Min(refillBatch, cacheSize + 1);
         _cache = new Stack<PoolPage>(cacheSize);
+        _refillPages = new ulong[RefillBatch];
+        _refillIovas = new ulong[RefillBatch];
     }
+
+    /// <summary>Most new pages allocated and mapped at once when the cache runs dry.</summary>
+    public int RefillBatch { get; }
 
     /// <summary>How the pool's pages are mapped.</summary>
     public DmaDirection Direction { get; }
@@ -49,7 +64,10 @@ public sealed class PagePool
     /// <summary>The pool's counters.</summary>
     public PagePoolCounters Stats => new(_maps, _unmaps, _fastGets, _recycled, _mapFailures, _cache.Count, _maps - _unmaps - _cache.Count);
 
-    /// <summary>A mapped page: a recycled one if the cache has one, else a new page, mapped now.</summary>
+    /// <summary>
+    /// A mapped page: a recycled one if the cache has one, else a new page from a refill batch
+    /// (the batch's other pages go to the cache).
+    /// </summary>
     /// <returns>False when no page or mapping could be had.</returns>
     public bool TryGet(out PoolPage page)
     {
@@ -59,21 +77,42 @@ public sealed class PagePool
             return true;
         }
 
-        if (!_environment.TryAllocatePage(out var address))
+        if (Refill() && _cache.TryPop(out page))
         {
-            _mapFailures++;
+            return true;
+        }
+
+        _mapFailures++;
+        return false;
+    }
+
+    /// <summary>Allocates up to a refill batch of pages and maps them in one go into the cache.</summary>
+    private bool Refill()
+    {
+        var count = 0;
+        while (count < _refillPages.Length && _environment.TryAllocatePage(out _refillPages[count]))
+        {
+            count++;
+        }
+
+        var pages = _refillPages.AsSpan(0, count);
+        if (count == 0 || !_environment.TryMapEach(pages, Direction, _refillIovas.AsSpan(0, count)))
+        {
+            foreach (var address in pages)
+            {
+                _environment.FreePage(address);
+            }
+
             return false;
         }
 
-        if (!_environment.TryMap([address], Direction, out var iova))
+        // Pushed in reverse so the batch is handed out in allocation order.
+        for (var i = count - 1; i >= 0; i--)
         {
-            _environment.FreePage(address);
-            _mapFailures++;
-            return false;
+            _cache.Push(new PoolPage(_refillPages[i], _refillIovas[i]));
         }
 
-        _maps++;
-        page = new PoolPage(address, iova);
+        _maps += count;
         return true;
     }
 
@@ -111,7 +150,7 @@ public sealed class PagePool
 /// <summary>What a page pool has done.</summary>
 /// <param name="Maps">Pages that entered the pool (allocated and mapped).</param>
 /// <param name="Unmaps">Pages that left it (unmapped and freed).</param>
-/// <param name="FastGets">Gets served from the cache, without a map.</param>
+/// <param name="FastGets">Gets served from pages already in the cache (recycled, or left from an earlier refill batch).</param>
 /// <param name="Recycled">Pages put back in the cache.</param>
 /// <param name="MapFailures">Gets that found no page or mapping.</param>
 /// <param name="Cached">Spare pages in the cache now.</param>

@@ -99,6 +99,44 @@ internal sealed partial class IommuDmaDevice : DmaDevice
         return 0;
     }
 
+    public override int MapEach(int cpu, ReadOnlySpan<ulong> gfns, DmaDirection direction, Span<ulong> dmaAddresses)
+    {
+        Poll();
+        if (_shutDown || gfns.IsEmpty || dmaAddresses.Length < gfns.Length)
+        {
+            _mapFailures++;
+            return (_shutDown ? XenErrno.ENODEV : XenErrno.EINVAL).ToReturnValue();
+        }
+
+        var pfns = dmaAddresses[..gfns.Length];
+        for (var i = 0; i < gfns.Length; i++)
+        {
+            if (!AllocateIova(cpu, 1, out pfns[i]))
+            {
+                FreeIovas(cpu, pfns[..i]);
+                _mapFailures++;
+                return XenErrno.ENOMEM.ToReturnValue();
+            }
+        }
+
+        var ret = _domain.MapEach(pfns, gfns, Protection(direction) | (Deferred ? MapFlags.NoFlush : 0));
+        if (ret != 0)
+        {
+            FreeIovas(cpu, pfns);
+            _mapFailures++;
+            return ret;
+        }
+
+        for (var i = 0; i < pfns.Length; i++)
+        {
+            _live.Add(pfns[i], 1);
+            pfns[i] <<= 12;
+        }
+
+        _maps += pfns.Length;
+        return 0;
+    }
+
     public override int MapSg(int cpu, IReadOnlyList<DmaSegment> segments, DmaDirection direction, out DmaSgMapping? mapping)
     {
         mapping = null;
@@ -199,6 +237,14 @@ internal sealed partial class IommuDmaDevice : DmaDevice
         _live.Add(pfn, pages);
         _maps++;
         return 0;
+    }
+
+    private void FreeIovas(int cpu, ReadOnlySpan<ulong> pfns)
+    {
+        foreach (var pfn in pfns)
+        {
+            _iova.Free(cpu, pfn, 1);
+        }
     }
 
     private bool AllocateIova(int cpu, ulong pages, out ulong pfn)

@@ -24,8 +24,8 @@ internal sealed class GuestDriverEnvironment(SimContext context, GuestKernel ker
 
     public DmaDevice Dma => dma;
 
-    /// <summary>Live mappings by first device frame: pages and direction (for the address-space map).</summary>
-    public SortedDictionary<ulong, (ulong Pages, DmaDirection Direction)> Live { get; } = [];
+    /// <summary>Live mappings by first device frame: pages and direction (for the address-space map; unordered).</summary>
+    public Dictionary<ulong, (ulong Pages, DmaDirection Direction)> Live { get; } = [];
 
     public bool TryAllocatePage(out ulong page)
     {
@@ -62,6 +62,29 @@ internal sealed class GuestDriverEnvironment(SimContext context, GuestKernel ker
         if (ret == 0)
         {
             Live[iova >> 12] = ((ulong)pages.Length, direction);
+        }
+
+        return ret == 0;
+    }
+
+    public bool TryMapEach(ReadOnlySpan<ulong> pages, DmaDirection direction, Span<ulong> iovas)
+    {
+        Span<ulong> gfns = pages.Length <= 256 ? stackalloc ulong[pages.Length] : new ulong[pages.Length];
+        for (var i = 0; i < pages.Length; i++)
+        {
+            gfns[i] = pages[i] >> 12;
+        }
+
+        var before = context.Meter.Calls(kernel.Driver);
+        var ret = dma.MapEach(0, gfns, Convert(direction), iovas);
+        Spent += context.Meter.Calls(kernel.Driver) - before;
+        Failures += ret != 0 ? 1 : 0;
+        if (ret == 0)
+        {
+            for (var i = 0; i < pages.Length; i++)
+            {
+                Live[iovas[i] >> 12] = (1, direction);
+            }
         }
 
         return ret == 0;

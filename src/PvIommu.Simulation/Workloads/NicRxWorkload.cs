@@ -33,6 +33,9 @@ internal sealed class NicRxWorkload : Workload
 
     public override IDmaDevice Device => _nic;
 
+    /// <summary>The NIC model (for the replay's counters).</summary>
+    public Nic Nic => _nic;
+
     public override string Mapping => Describe(_environment?.Dma);
 
     public override void Setup()

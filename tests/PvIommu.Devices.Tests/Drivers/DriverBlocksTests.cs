@@ -91,4 +91,62 @@ public sealed class DriverBlocksTests
         Assert.Equal(1, pool.Stats.MapFailures);
         _environment.AssertNoLeaks();
     }
+
+    [Fact]
+    public void PagePool_RefillBatch_MapsTheBatchInOneCallAndHandsItOutInOrder()
+    {
+        var pool = new PagePool(_environment, DmaDirection.FromDevice, cacheSize: 8, refillBatch: 4);
+        var pages = Enumerable.Range(0, 5).Select(_ => pool.TryGet(out var p) ? p : throw new InvalidOperationException()).ToList();
+
+        // Two batches of 4: the first covers four gets, the fifth starts the second.
+        Assert.Equal(2, _environment.MapEachCalls);
+        Assert.Equal(8, _environment.Maps);
+        Assert.Equal(new PagePoolCounters(8, 0, 3, 0, 0, 3, 5), pool.Stats);
+        Assert.Equal(pages.Select(p => p.Address).Order(), pages.Select(p => p.Address));
+        pages.ForEach(pool.Release);
+        pool.Drain();
+        _environment.AssertNoLeaks();
+    }
+
+    [Fact]
+    public void PagePool_RefillBatch_IsCappedByWhatTheCacheCanHold()
+    {
+        var pool = new PagePool(_environment, DmaDirection.FromDevice, cacheSize: 2, refillBatch: 64);
+
+        Assert.True(pool.TryGet(out var page));
+
+        Assert.Equal(3, pool.RefillBatch);
+        Assert.Equal(2, pool.Stats.Cached);
+        pool.Release(page);
+        pool.Drain();
+        _environment.AssertNoLeaks();
+    }
+
+    [Fact]
+    public void PagePool_RefillBatch_MapsWhatMemoryGives()
+    {
+        var pool = new PagePool(_environment, DmaDirection.FromDevice, cacheSize: 8, refillBatch: 4);
+        _environment.PageBudget = 2;
+
+        Assert.True(pool.TryGet(out var page));
+
+        Assert.Equal(new PagePoolCounters(2, 0, 0, 0, 0, 1, 1), pool.Stats);
+        pool.Release(page);
+        pool.Drain();
+        _environment.AssertNoLeaks();
+    }
+
+    [Fact]
+    public void PagePool_RefillBatchMapRefusedPartWay_LeavesNothingMappedOrAllocated()
+    {
+        var pool = new PagePool(_environment, DmaDirection.FromDevice, cacheSize: 8, refillBatch: 4);
+        _environment.MapBudget = 3;
+
+        Assert.False(pool.TryGet(out _));
+
+        Assert.Equal(new PagePoolCounters(0, 0, 0, 0, 1, 0, 0), pool.Stats);
+        Assert.Equal(0, _environment.LiveMappings);
+        Assert.Equal(0, _environment.PagesAllocated);
+        _environment.AssertNoLeaks();
+    }
 }

@@ -23,7 +23,7 @@ public sealed class NicDriverTests
     [Fact]
     public void Start_PostsEverySlotButOne()
     {
-        var driver = Start(new NicDriverOptions { RxRingSize = 64 });
+        var driver = Start(new NicDriverOptions { RxRingSize = 64, PoolRefill = 1 });
 
         Assert.Equal(63, driver.RxPosted);
         Assert.Equal(63, _nic.RxTail);
@@ -74,9 +74,22 @@ public sealed class NicDriverTests
     }
 
     [Fact]
-    public void PagePool_FullRecycling_ReusesTheSamePagesWithoutAnotherMap()
+    public void Start_DefaultRefill_MapsOneBatchOfNewPagesInOneCall()
     {
         var driver = Start(new NicDriverOptions { RxRingSize = 64 });
+
+        // page_pool's bulk refill: 128 pages come in at once, 63 go to the ring, 65 wait mapped.
+        Assert.Equal(63, driver.RxPosted);
+        Assert.Equal(1, _environment.MapEachCalls);
+        Assert.Equal(new PagePoolCounters(128, 0, 62, 0, 0, 65, 63), driver.Pool.Stats);
+        driver.Stop();
+        _environment.AssertNoLeaks();
+    }
+
+    [Fact]
+    public void PagePool_FullRecycling_ReusesTheSamePagesWithoutAnotherMap()
+    {
+        var driver = Start(new NicDriverOptions { RxRingSize = 64, PoolRefill = 1 });
         var pagesAtStart = _environment.MappedPages.ToHashSet();
         var mapsAtStart = _environment.Maps;
 
@@ -108,6 +121,17 @@ public sealed class NicDriverTests
         Assert.Equal((unmaps, maps), (unmapsAgain, mapsAgain));
         Assert.InRange(unmaps, 0.15 * 6400, 0.25 * 6400);
         Assert.Equal(63 + unmaps, maps);
+    }
+
+    [Fact]
+    public void PagePool_BatchedRefill_MapsNewPagesInFarFewerCalls()
+    {
+        var (unmaps, maps) = RunWithRecycleRate(0.8, seed: 7, refill: 64, out var calls);
+
+        // Every page that left the pool was replaced, from whole batches of 64 mapped in one call each.
+        Assert.InRange(maps - 63, unmaps, unmaps + 64);
+        Assert.Equal(maps, calls * 64);
+        Assert.InRange(calls, 1 + (unmaps / 64), 2 + (unmaps / 64));
     }
 
     [Fact]
@@ -202,7 +226,7 @@ public sealed class NicDriverTests
     [Fact]
     public void Poll_PoolCannotRefill_LeavesSlotsEmptyUntilALaterPoll()
     {
-        var driver = Start(new NicDriverOptions { RxRingSize = 8, RecycleRate = 0 });
+        var driver = Start(new NicDriverOptions { RxRingSize = 8, RecycleRate = 0, PoolRefill = 1 });
         for (var i = 0; i < 3; i++)
         {
             _nic.Receive(new byte[60]);
@@ -255,12 +279,14 @@ public sealed class NicDriverTests
     private NicDriver Start(NicDriverOptions options) =>
         NicDriver.TryStart(_nic, _environment, options) ?? throw new InvalidOperationException("driver did not start");
 
-    private static (long Unmaps, long Maps) RunWithRecycleRate(double rate, ulong seed)
+    private static (long Unmaps, long Maps) RunWithRecycleRate(double rate, ulong seed) => RunWithRecycleRate(rate, seed, 1, out _);
+
+    private static (long Unmaps, long Maps) RunWithRecycleRate(double rate, ulong seed, int refill, out long mapCalls)
     {
         var bed = new Bed();
         var environment = new DirectEnvironment(bed, bed.Attach(Bed.Nic));
         var nic = new Nic(bed.Machine, Bed.Nic);
-        var driver = NicDriver.TryStart(nic, environment, new NicDriverOptions { RxRingSize = 64, RecycleRate = rate, Seed = seed })!;
+        var driver = NicDriver.TryStart(nic, environment, new NicDriverOptions { RxRingSize = 64, RecycleRate = rate, Seed = seed, PoolRefill = refill })!;
         for (var poll = 0; poll < 100; poll++)
         {
             for (var i = 0; i < 64; i++)
@@ -276,6 +302,7 @@ public sealed class NicDriverTests
         }
 
         var pool = driver.Pool.Stats;
+        mapCalls = environment.MapEachCalls;
         driver.Stop();
         environment.AssertNoLeaks();
         return (pool.Unmaps, pool.Maps);

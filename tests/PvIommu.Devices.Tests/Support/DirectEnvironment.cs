@@ -39,6 +39,9 @@ internal sealed class DirectEnvironment : IDriverEnvironment
 
     public long Maps { get; private set; }
 
+    /// <summary>Calls of <see cref="TryMapEach"/> (a page pool's batched refills).</summary>
+    public long MapEachCalls { get; private set; }
+
     public long Unmaps { get; private set; }
 
     public long PagesAllocated => _allocated.Count;
@@ -102,6 +105,25 @@ internal sealed class DirectEnvironment : IDriverEnvironment
         iova = dfn << Frame.Shift;
         _mappings.Add(iova, (pages.ToArray(), direction));
         Maps++;
+        return true;
+    }
+
+    public bool TryMapEach(ReadOnlySpan<ulong> pages, DmaDirection direction, Span<ulong> iovas)
+    {
+        MapEachCalls++;
+        for (var i = 0; i < pages.Length; i++)
+        {
+            if (!TryMap(pages.Slice(i, 1), direction, out iovas[i]))
+            {
+                for (var j = 0; j < i; j++)
+                {
+                    Unmap(iovas[j], 1, direction);
+                }
+
+                return false;
+            }
+        }
+
         return true;
     }
 

@@ -1,0 +1,54 @@
+using PvIommu.Simulation.Replay;
+using PvIommu.Simulation.Scenarios;
+
+namespace PvIommu.Simulation.Tests;
+
+/// <summary>The replay-nic engine: the control path a 100 GbE receive stream costs under each unmap policy.</summary>
+public class NicReplayTests
+{
+    private const long Frames = 40_000;
+
+    [Fact]
+    public void Deferred_AtMostOneTrapAndOneInvalidationPerMiB()
+    {
+        var r = NicReplay.Run(new NicReplayOptions { Policy = UnmapMode.Deferred, Frames = Frames });
+
+        Assert.Equal(0, r.Dropped);
+        Assert.InRange(r.Frames, Frames - 64, Frames + 64);
+        Assert.Equal(r.Frames * 4000, r.Bytes);
+        Assert.InRange(r.HypercallsPerMiB, 0.01, 1);
+        Assert.InRange(r.InvalidationsPerMiB, 0.01, 1);
+
+        // About a fifth of the pages leave the pool: an unmap and a new map each.
+        Assert.InRange(r.IommuOps / (double)r.Frames, 0.3, 0.5);
+    }
+
+    [Fact]
+    public void Strict_OneTrapAndOneInvalidationPerUnmap()
+    {
+        var r = NicReplay.Run(new NicReplayOptions { Policy = UnmapMode.Strict, Frames = Frames });
+        var deferred = NicReplay.Run(new NicReplayOptions { Policy = UnmapMode.Deferred, Frames = Frames });
+
+        Assert.Equal(0, r.Dropped);
+        Assert.True(r.HypercallsPerMiB > 40 * deferred.HypercallsPerMiB, $"strict {r.HypercallsPerMiB} vs deferred {deferred.HypercallsPerMiB}");
+        Assert.True(r.InvalidationsPerMiB > 40 * deferred.InvalidationsPerMiB, $"strict {r.InvalidationsPerMiB} vs deferred {deferred.InvalidationsPerMiB}");
+    }
+
+    [Fact]
+    public void SameSeed_SameControlPath()
+    {
+        var a = NicReplay.Run(new NicReplayOptions { Frames = 20_000, Seed = 9 });
+        var b = NicReplay.Run(new NicReplayOptions { Frames = 20_000, Seed = 9 });
+
+        Assert.Equal((a.Frames, a.Traps, a.IommuOps, a.Invalidations), (b.Frames, b.Traps, b.IommuOps, b.Invalidations));
+    }
+
+    [Fact]
+    public void NoRecycling_EveryFrameCostsAnUnmapAndAMap()
+    {
+        var r = NicReplay.Run(new NicReplayOptions { Frames = 20_000, Recycle = 0 });
+
+        Assert.InRange(r.IommuOps / (double)r.Frames, 1.9, 2.1);
+        Assert.Equal(0, r.Dropped);
+    }
+}
