@@ -27,6 +27,9 @@ internal sealed class CpuPool
     /// <summary>Whether some call is waiting for a CPU (work is pending).</summary>
     public bool HasWaiters => Volatile.Read(ref _waiting) > 0;
 
+    /// <summary>vCPUs queued for a CPU now (tests use it to line calls up).</summary>
+    public int Waiting => Volatile.Read(ref _waiting);
+
     public void Enter()
     {
         lock (_lock)
@@ -37,19 +40,39 @@ internal sealed class CpuPool
                 return;
             }
 
-            var ticket = _tickets++;
-            _queue.Enqueue(ticket);
-            Interlocked.Increment(ref _waiting);
-            while (_free == 0 || _queue.Peek() != ticket)
-            {
-                Monitor.Wait(_lock);
-            }
-
-            _queue.Dequeue();
-            Interlocked.Decrement(ref _waiting);
-            _free--;
-            Monitor.PulseAll(_lock);
+            WaitTurn();
         }
+    }
+
+    /// <summary>
+    /// Gives the CPU up and queues for it again in one step (<c>sched_yield</c>): every vCPU
+    /// already waiting runs first, and they all see this caller waiting. Returns holding a CPU.
+    /// </summary>
+    public void Yield()
+    {
+        lock (_lock)
+        {
+            _free++;
+            WaitTurn();
+        }
+    }
+
+    /// <summary>Queues a ticket and sleeps until it is first and a CPU is free; the caller holds the lock.</summary>
+    private void WaitTurn()
+    {
+        var ticket = _tickets++;
+        _queue.Enqueue(ticket);
+        Interlocked.Increment(ref _waiting);
+        Monitor.PulseAll(_lock);
+        while (_free == 0 || _queue.Peek() != ticket)
+        {
+            Monitor.Wait(_lock);
+        }
+
+        _queue.Dequeue();
+        Interlocked.Decrement(ref _waiting);
+        _free--;
+        Monitor.PulseAll(_lock);
     }
 
     public void Exit()

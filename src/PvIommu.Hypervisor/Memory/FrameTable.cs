@@ -83,8 +83,9 @@ public sealed class FrameTable
             return false;
         }
 
+        // A count at its ceiling refuses more, as Xen's get_page does on overflow.
         var count = Volatile.Read(ref e.Count);
-        while (count > 0)
+        while (count > 0 && count < int.MaxValue)
         {
             var seen = Interlocked.CompareExchange(ref e.Count, count + 1, count);
             if (seen == count)
@@ -196,9 +197,13 @@ public sealed class FrameTable
         return ref chunk[mfn.Value & ((1 << ChunkShift) - 1)];
     }
 
+    /// <summary>
+    /// 16 bytes, so map_pages streams less of the table. An int count is ample: a domain's PTEs
+    /// are bounded by its arena (at most 2^20 pages of 512 entries), far below 2^31.
+    /// </summary>
     private struct Entry
     {
-        public long Count;
+        public int Count;
         public ushort Owner;
         public ulong Gfn;
     }

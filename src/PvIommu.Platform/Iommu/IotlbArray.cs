@@ -108,7 +108,7 @@ internal sealed class IotlbArray
         if (lastTag - firstTag >= _setMask + 1UL)
         {
             // More tags than sets: one pass over the whole array is cheaper than a probe per tag.
-            return Drop(e => (ushort)e.Key == domainId && TagOf(e.Key) >= firstTag && TagOf(e.Key) <= lastTag);
+            return Drop(domainId, firstTag, lastTag);
         }
 
         var dropped = 0;
@@ -130,10 +130,15 @@ internal sealed class IotlbArray
     }
 
     /// <summary>Drops every entry of <paramref name="domainId"/>.</summary>
-    internal int InvalidateDomain(ushort domainId) => Drop(e => (ushort)e.Key == domainId);
+    internal int InvalidateDomain(ushort domainId) => Drop(domainId, 0, ulong.MaxValue);
 
     /// <summary>Drops every entry.</summary>
-    internal int InvalidateAll() => Drop(static _ => true);
+    internal int InvalidateAll()
+    {
+        var dropped = CountValid();
+        Array.Clear(_entries);
+        return dropped;
+    }
 
     /// <summary>Valid entries held.</summary>
     internal int CountValid()
@@ -153,14 +158,17 @@ internal sealed class IotlbArray
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private uint SetOf(ulong tag, ushort domainId) => ((uint)tag ^ (domainId * 0x9E37u)) & _setMask;
 
-    private int Drop(Func<Entry, bool> match)
+    /// <summary>One pass over the array: drops <paramref name="domainId"/>'s valid entries with a tag in [first, last].</summary>
+    private int Drop(ushort domainId, ulong firstTag, ulong lastTag)
     {
         var dropped = 0;
-        for (var i = 0; i < _entries.Length; i++)
+        var entries = _entries;
+        for (var i = 0; i < entries.Length; i++)
         {
-            if (_entries[i].Key != 0 && match(_entries[i]))
+            var key = entries[i].Key;
+            if (key != 0 && (ushort)key == domainId && TagOf(key) - firstTag <= lastTag - firstTag)
             {
-                _entries[i] = default;
+                entries[i] = default;
                 dropped++;
             }
         }

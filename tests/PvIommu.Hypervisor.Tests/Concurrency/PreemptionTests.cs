@@ -80,6 +80,9 @@ public class PreemptionTests
         var small = domU.Alloc().Ctx;
         var gfn = dom0.FirstRamGfn;
 
+        // Line the calls up on the one CPU, whatever the OS scheduler does: the big call queues
+        // first and the DomU's first call behind it, so the big call sees it at its first slice.
+        host.Cpus.Enter();
         var clock = Stopwatch.StartNew();
         var bigStart = TimeSpan.MaxValue;
         var bigEnd = TimeSpan.MaxValue;
@@ -94,7 +97,10 @@ public class PreemptionTests
             CancellationToken.None,
             TaskCreationOptions.LongRunning,
             TaskScheduler.Default);
+        Assert.True(SpinWait.SpinUntil(() => host.Cpus.Waiting == 1, TimeSpan.FromMinutes(1)), "the big call never queued");
         var smallCalls = Task.Factory.StartNew(() => SmallCalls(domU, small, bigCall, clock), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+        Assert.True(SpinWait.SpinUntil(() => host.Cpus.Waiting == 2, TimeSpan.FromMinutes(1)), "the DomU's first call never queued");
+        host.Cpus.Exit();
 
         var (ret, map) = await bigCall.WaitAsync(TimeSpan.FromMinutes(2));
         var done = await smallCalls.WaitAsync(TimeSpan.FromMinutes(2));
