@@ -142,7 +142,7 @@ public class NoSuperpagesTests
         var host = NoSuperpages(cpus: 1);
         var dom0 = host.Dom0();
         var ctx = dom0.InitAndAlloc(4, 12);
-        const uint Total = 20_000;
+        const uint Total = 200_000;
         const ulong Dfn0 = 0x1000000;
         var bytes = new byte[MapPages.Size];
         new MapPages { CtxNo = ctx, Gfn = dom0.FirstRamGfn, Dfn = Dfn0, NrPages = Total, MapFlags = Guest.RW, Pgsize = PageSizes.Size4K }.Write(bytes);
@@ -156,8 +156,8 @@ public class NoSuperpagesTests
                 var mapped = MapPages.Read(bytes).Mapped;
                 Assert.Equal(0u, mapped % 256);
                 offBoundary += mapped % 512 == 0 ? 0 : 1;
-                Assert.Empty(host.Audit());
-            });
+            },
+            wanted: 16);
         Assert.Equal(0, ret);
         Assert.True(parked > 0);
         Assert.True(offBoundary > 0, "every slice ended on a 2 MiB boundary");
