@@ -41,7 +41,7 @@ public sealed partial class Host
             }
         }
 
-        var status = context.Table.Map(dfn, mfn.Value, count, access, PageLevel.MaxLeafLevel, out done);
+        var status = context.Table.Map(dfn, mfn.Value, count, access, MaxLeafLevel, out done);
         for (var i = done; i < count; i++)
         {
             Frames.PutRef(mfn + i);
@@ -126,7 +126,7 @@ public sealed partial class Host
             var dfn = kind == ContextKind.DefaultIdentity ? mfn.Value : gfn;
             var status = P2m.IsRam(type)
                 ? MapRam(context, dfn, mfn, count, AccessOf(type), out _)
-                : context.Table.Map(dfn, mfn.Value, count, PteAccess.ReadWrite, PageLevel.MaxLeafLevel, out _);
+                : context.Table.Map(dfn, mfn.Value, count, PteAccess.ReadWrite, MaxLeafLevel, out _);
             if (status != PtStatus.Ok)
             {
                 return XenErrno.ENOMEM;
@@ -216,7 +216,7 @@ public sealed partial class Host
 
     private XenErrno? MapReserved(IommuContext context, ReservedRegion region)
     {
-        var status = context.Table.Map(region.Start.Value, region.Start.Value, region.Frames, PteAccess.ReadWrite, PageLevel.MaxLeafLevel, out var done);
+        var status = context.Table.Map(region.Start.Value, region.Start.Value, region.Frames, PteAccess.ReadWrite, MaxLeafLevel, out var done);
         if (status == PtStatus.Ok)
         {
             return null;

@@ -1,10 +1,12 @@
 using System.Collections.Concurrent;
+using PvIommu.Abi;
 using PvIommu.Hypervisor.Calls;
 using PvIommu.Hypervisor.Domains;
 using PvIommu.Hypervisor.Iommu;
 using PvIommu.Hypervisor.Memory;
 using PvIommu.Platform.Iommu;
 using PvIommu.Platform.Memory;
+using PvIommu.Platform.PageTables;
 using PvIommu.Platform.Pci;
 
 namespace PvIommu.Hypervisor;
@@ -82,6 +84,18 @@ public sealed partial class Host
 
     /// <summary>Highest device address a context accepts (query_capabilities' max_iova_addr).</summary>
     public ulong MaxIovaAddress => (1UL << (12 + (9 * Levels))) - 1;
+
+    /// <summary>
+    /// The page sizes query_capabilities reports and map, unmap and flush accept (spec §3):
+    /// 4 KiB | 2 MiB | 1 GiB, or 4 KiB alone without <see cref="HostOptions.Superpages"/>.
+    /// </summary>
+    public uint PgsizeMask => Options.Superpages ? PageSizes.SupportedMask : PageSizes.Size4K;
+
+    /// <summary>
+    /// The highest level the hypervisor writes a leaf at: 1 GiB leaves (level 3), or 4 KiB
+    /// leaves only (level 1) without <see cref="HostOptions.Superpages"/>.
+    /// </summary>
+    internal int MaxLeafLevel => Options.Superpages ? PageLevel.MaxLeafLevel : 1;
 
     /// <summary>Page-table levels of every context.</summary>
     public int Levels { get; }

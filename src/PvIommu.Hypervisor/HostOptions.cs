@@ -14,4 +14,11 @@ public sealed record HostOptions
 
     /// <summary>Page-table levels of guest contexts (4: 48-bit, 5: 57-bit); defaults to the units'.</summary>
     public int? Levels { get; init; }
+
+    /// <summary>
+    /// Whether the hypervisor writes 2 MiB and 1 GiB leaves (Xen's default). False is Xen's
+    /// <c>iommu=no-superpages</c>: 4 KiB leaves only, and query_capabilities reports a
+    /// <c>pgsize_mask</c> of 4 KiB, so map, unmap and flush accept only 4 KiB pages (spec §3).
+    /// </summary>
+    public bool Superpages { get; init; } = true;
 }

@@ -22,7 +22,8 @@ public static class TextSummary
             o.Append(result.Description).Append('\n');
         }
 
-        o.Append("policy: ").AppendJoin(", ", result.Settings.Where(s => s.Key.StartsWith("driver.", StringComparison.Ordinal)).Select(s => $"{s.Key[7..]} {s.Value}")).Append('\n');
+        o.Append("host: ").AppendJoin(", ", SettingsUnder(result, "host.")).Append('\n');
+        o.Append("policy: ").AppendJoin(", ", SettingsUnder(result, "driver.")).Append('\n');
 
         o.Append("\nDomains\n");
         var domains = new TextTable("domain", "pv_iommu", "hypercalls", "invalidations", "PTE writes", "DMA", "faults", "arena used/peak/size", "modelled CPU", "modelled device");
@@ -126,4 +127,8 @@ public static class TextSummary
 
         return o.Append('\n').ToString();
     }
+
+    /// <summary>The settings whose key starts with <paramref name="prefix"/>, as "name value" without it.</summary>
+    private static IEnumerable<string> SettingsUnder(SimulationResult result, string prefix) =>
+        result.Settings.Where(s => s.Key.StartsWith(prefix, StringComparison.Ordinal)).Select(s => $"{s.Key[prefix.Length..]} {s.Value}");
 }

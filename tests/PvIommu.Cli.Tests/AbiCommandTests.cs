@@ -67,9 +67,9 @@ public class AbiCommandTests
     }
 }
 
-/// <summary>Tests that redirect <see cref="Console.Out"/> run alone: the console is process-wide.</summary>
+/// <summary>Tests that redirect <see cref="Console.Out"/> or <see cref="Console.Error"/> run alone: the console is process-wide.</summary>
 [CollectionDefinition(Name, DisableParallelization = true)]
 public sealed class ConsoleOutCollection
 {
-    public const string Name = "Console.Out redirection (abi)";
+    public const string Name = "Console redirection (abi, simulate)";
 }

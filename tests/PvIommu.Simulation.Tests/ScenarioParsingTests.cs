@@ -78,6 +78,7 @@ public class ScenarioParsingTests
         Assert.Equal(7UL, s.Seed);
         Assert.Equal(5_000_000, s.DurationNs);
         Assert.Equal(6UL << 30, s.Host.MemoryBytes);
+        Assert.True(s.Host.Superpages);
         var nic = Assert.IsType<NicRxSpec>(Assert.Single(s.Workloads));
         Assert.Equal(1e9, nic.LineRateBitsPerSecond);
     }
@@ -92,6 +93,8 @@ public class ScenarioParsingTests
         { "memory = 1024", "memory = \"lots\"", 22, "'memory' must be an integer" },
         // A choice outside its set.
         { "policy = \"strict\"", "policy = \"sometimes\"", 17, "\"strict\", \"deferred\"" },
+        // A flag that is no flag.
+        { "memory = \"6GiB\"", "memory = \"6GiB\"\nsuperpages = \"no\"", 7, "'superpages' must be true or false" },
         // A size that is no size.
         { "memory = \"6GiB\"", "memory = \"6 furlongs\"", 6, "must be a size such as" },
         // A duration that is no duration.
@@ -162,6 +165,23 @@ public class ScenarioParsingTests
         var bad = ScenarioParser.Parse(Valid, File, ["driver.policy=sometimes"]);
         Assert.Contains("\"strict\"", bad.Error!.Message, StringComparison.Ordinal);
         Assert.Contains("--set", bad.Error.ToString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void HostSuperpages_BindsFromFileAndOverride()
+    {
+        var file = ScenarioParser.Parse(Valid.Replace("memory = \"6GiB\"", "memory = \"6GiB\"\nsuperpages = false", StringComparison.Ordinal), File);
+        Assert.True(file.IsOk, file.Error?.ToString());
+        Assert.False(file.Scenario!.Host.Superpages);
+        Assert.True(file.Scenario.Driver.Superpages);
+
+        var set = ScenarioParser.Parse(Valid, File, ["host.superpages=false"]);
+        Assert.True(set.IsOk, set.Error?.ToString());
+        Assert.False(set.Scenario!.Host.Superpages);
+
+        var bad = ScenarioParser.Parse(Valid, File, ["host.superpages=maybe"]);
+        Assert.False(bad.IsOk);
+        Assert.Contains("'superpages' must be true or false", bad.Error!.Message, StringComparison.Ordinal);
     }
 
     [Fact]

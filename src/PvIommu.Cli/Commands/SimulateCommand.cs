@@ -36,7 +36,7 @@ internal static class SimulateCommand
         var compare = new Option<string?>("--compare")
         {
             HelpName = "KEY=V1,V2",
-            Description = "Run under each value of one scenario key and show the differences, e.g. driver.policy=strict,deferred or driver.superpages=false,true or driver.batch=16,256.",
+            Description = "Run under each value of one scenario key and show the differences, e.g. driver.policy=strict,deferred, driver.batch=16,256, or host.superpages=false,true for 4 KiB leaves vs superpages (spec §3: the hypervisor writes the largest leaf that fits, so driver.superpages changes only the pgsize of the calls, not the tables).",
         };
         var set = new Option<string[]>("--set")
         {
@@ -87,22 +87,17 @@ internal static class SimulateCommand
             key = compare[..equals].Trim();
         }
 
+        if (Parse(request.Scenario, overrides, key, values, error) is not { } scenarios)
+        {
+            return ExitCodes.Usage;
+        }
+
         var results = new List<SimulationResult>();
         var progress = !request.Json && !Console.IsOutputRedirected && ReferenceEquals(output, Console.Out);
-        foreach (var value in values)
+        foreach (var (value, scenario) in values.Zip(scenarios))
         {
-            var assignments = key is null ? overrides : [.. overrides, $"{key}={value}"];
-            var parsed = request.Scenario is null
-                ? ScenarioParser.Parse(ScenarioParser.DefaultText, ScenarioParser.BuiltInName, assignments)
-                : ScenarioParser.ParseFile(request.Scenario, assignments);
-            if (parsed.Error is { } bad)
-            {
-                error.WriteLine($"pviommu simulate: {bad}");
-                return ExitCodes.Usage;
-            }
-
-            var label = key is null ? parsed.Scenario!.Name : $"{parsed.Scenario!.Name} ({key}={value})";
-            var outcome = progress ? WithProgress(parsed.Scenario, label) : Simulator.Run(parsed.Scenario);
+            var label = key is null ? scenario.Name : $"{scenario.Name} ({key}={value})";
+            var outcome = progress ? WithProgress(scenario, label) : Simulator.Run(scenario);
             if (outcome.Error is { } failed)
             {
                 error.WriteLine($"pviommu simulate: {failed}");
@@ -135,6 +130,31 @@ internal static class SimulateCommand
         }
 
         return results.All(r => r.Checks.All(c => c.Passed)) ? ExitCodes.Ok : ExitCodes.Failed;
+    }
+
+    /// <summary>
+    /// The scenario once per compared value (once without --compare), every one checked before
+    /// the first run so that a bad last value costs no run; null after printing the first error.
+    /// </summary>
+    private static List<Scenario>? Parse(string? file, List<string> overrides, string? key, string[] values, TextWriter error)
+    {
+        var scenarios = new List<Scenario>();
+        foreach (var value in values)
+        {
+            var assignments = key is null ? overrides : [.. overrides, $"{key}={value}"];
+            var parsed = file is null
+                ? ScenarioParser.Parse(ScenarioParser.DefaultText, ScenarioParser.BuiltInName, assignments)
+                : ScenarioParser.ParseFile(file, assignments);
+            if (parsed.Error is { } bad)
+            {
+                error.WriteLine($"pviommu simulate: {bad}");
+                return null;
+            }
+
+            scenarios.Add(parsed.Scenario!);
+        }
+
+        return scenarios;
     }
 
     private static SimulationOutcome WithProgress(Scenario scenario, string label)

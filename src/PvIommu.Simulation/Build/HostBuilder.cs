@@ -30,7 +30,7 @@ internal static class HostBuilder
         var spec = scenario.Host;
         var functions = spec.Pci.ToDictionary(p => p.Address);
         var machine = BuildMachine(scenario, out var heapFrames);
-        var host = new Host(machine, new Mfn(HeapFirst), heapFrames, new HostOptions { PhysicalCpus = spec.Cpus, PreemptBatch = spec.PreemptBatch });
+        var host = new Host(machine, new Mfn(HeapFirst), heapFrames, new HostOptions { PhysicalCpus = spec.Cpus, PreemptBatch = spec.PreemptBatch, Superpages = spec.Superpages });
         var domains = new Dictionary<string, Domain>(StringComparer.Ordinal);
         foreach (var d in scenario.Domains)
         {

@@ -47,6 +47,7 @@ internal sealed partial class Recorder
         static string F(double v) => v.ToString("0.###", CultureInfo.InvariantCulture);
         return
         [
+            new("host.superpages", s.Host.Superpages ? "true" : "false"),
             new("driver.policy", Lower(s.Driver.Policy)),
             new("driver.batch", s.Driver.Batch.ToString(CultureInfo.InvariantCulture)),
             new("driver.flush_timeout", Units.FormatDuration(s.Driver.FlushTimeoutNs)),

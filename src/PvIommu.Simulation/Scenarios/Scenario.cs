@@ -66,6 +66,12 @@ public sealed record HostSpec
     /// <summary>Frames a hypercall processes between two preemption checks.</summary>
     public int PreemptBatch { get; init; } = 256;
 
+    /// <summary>
+    /// Whether the hypervisor writes 2 MiB and 1 GiB leaves; false is Xen's
+    /// <c>iommu=no-superpages</c> (4 KiB leaves only, <c>pgsize_mask</c> 4 KiB).
+    /// </summary>
+    public bool Superpages { get; init; } = true;
+
     /// <summary>The IOMMU units (DMAR DRHDs or AMD IVHDs).</summary>
     public IReadOnlyList<IommuSpec> Units { get; init; } = [];
 

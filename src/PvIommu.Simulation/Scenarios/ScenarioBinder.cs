@@ -52,6 +52,7 @@ internal static partial class ScenarioBinder
         var memory = r.Size("memory", 8UL << 30, 64UL << 20, 1UL << 46);
         var cpus = (int)r.Integer("cpus", 4, 1, 1024);
         var preempt = (int)r.Integer("preempt_batch", 256, 1, 1 << 20);
+        var superpages = r.Bool("superpages", true);
         var units = r.Tables("iommu", "host.iommu").Select(BindUnit).ToList();
         var pci = r.Tables("pci", "host.pci").Select(BindPci).ToList();
         var reserved = r.Tables("reserved", "host.reserved").Select(BindReserved).ToList();
@@ -61,7 +62,7 @@ internal static partial class ScenarioBinder
             throw r.Fail("[host]: expected at least one [[host.iommu]] unit");
         }
 
-        return new HostSpec { MemoryBytes = memory, Cpus = cpus, PreemptBatch = preempt, Units = units, Pci = pci, Reserved = reserved };
+        return new HostSpec { MemoryBytes = memory, Cpus = cpus, PreemptBatch = preempt, Superpages = superpages, Units = units, Pci = pci, Reserved = reserved };
     }
 
     private static IommuSpec BindUnit(TableReader r)

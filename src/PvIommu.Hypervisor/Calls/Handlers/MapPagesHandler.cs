@@ -15,7 +15,9 @@ namespace PvIommu.Hypervisor.Calls.Handlers;
 /// at the end. A preemption point never cuts a run that could still fill a 2 MiB leaf, so a
 /// preempted call still gets 2 MiB leaves and needs no more arena pages for them (a 1 GiB
 /// leaf spans 262,144 frames, far more than a slice: a preempted call maps it as 2 MiB leaves).
-/// Every RAM frame mapped holds one page reference.
+/// A host without superpages (<see cref="HostOptions.Superpages"/>) writes 4 KiB leaves only,
+/// so there is no leaf to keep whole and a slice ends at its batch. Every RAM frame mapped
+/// holds one page reference.
 /// </summary>
 internal static class MapPagesHandler
 {
@@ -87,6 +89,7 @@ internal static class MapPagesHandler
         private readonly FrameTable _frames = call.Host.Frames;
         private readonly P2m _p2m = call.Target.P2m;
         private readonly bool _privileged = call.Caller.IsHardwareDomain;
+        private readonly int _maxLeafLevel = call.Host.MaxLeafLevel;
         private ulong _mappedUpTo;
         private ulong _runStart;
         private ulong _runMfn;
@@ -161,13 +164,14 @@ internal static class MapPagesHandler
         }
 
         /// <summary>
-        /// Whether stopping before frame <paramref name="i"/> would cut a 2 MiB leaf: the pending
-        /// run has dfn and mfn aligned alike and dfn + i is not on a 2 MiB boundary.
+        /// Whether stopping before frame <paramref name="i"/> would cut a 2 MiB leaf: the host
+        /// writes superpages, the pending run has dfn and mfn aligned alike and dfn + i is not
+        /// on a 2 MiB boundary.
         /// </summary>
         private readonly bool CutsSuperpage(ulong i)
         {
             const ulong Mask = PageLevel.Entries - 1;
-            return _runCount != 0 && ((dfn + i) & Mask) != 0 && (((dfn + _runStart) ^ _runMfn) & Mask) == 0;
+            return _maxLeafLevel > 1 && _runCount != 0 && ((dfn + i) & Mask) != 0 && (((dfn + _runStart) ^ _runMfn) & Mask) == 0;
         }
 
         /// <summary>The checks of spec §3 for one frame; takes its reference when it is RAM.</summary>
@@ -209,7 +213,7 @@ internal static class MapPagesHandler
                 return null;
             }
 
-            var status = context.Table.Map(dfn + _runStart, _runMfn, _runCount, access, PageLevel.MaxLeafLevel, out var mapped);
+            var status = context.Table.Map(dfn + _runStart, _runMfn, _runCount, access, _maxLeafLevel, out var mapped);
             if (status != PtStatus.Ok && _runHasRefs)
             {
                 for (var k = mapped; k < _runCount; k++)

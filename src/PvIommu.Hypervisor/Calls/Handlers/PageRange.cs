@@ -6,7 +6,7 @@ namespace PvIommu.Hypervisor.Calls.Handlers;
 internal static class PageRange
 {
     /// <summary>
-    /// Checks <paramref name="pgsize"/> against the supported mask, the alignment of every
+    /// Checks <paramref name="pgsize"/> against the host's <c>pgsize_mask</c>, the alignment of every
     /// frame number given, and that the range fits under max_iova_addr without overflow.
     /// </summary>
     /// <returns>-EINVAL, -ERANGE, or null with the frames per page and the range's frames.</returns>
@@ -14,7 +14,7 @@ internal static class PageRange
     {
         frames = 0;
         framesPerPage = 0;
-        if (!PageSizes.IsSupported(pgsize))
+        if (!PageSizes.IsSupported(pgsize) || (pgsize & host.PgsizeMask) == 0)
         {
             return XenErrno.EINVAL;
         }

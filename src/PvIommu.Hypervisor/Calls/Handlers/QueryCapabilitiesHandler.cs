@@ -16,7 +16,7 @@ internal static class QueryCapabilitiesHandler
         {
             MaxIovaAddr = call.Host.MaxIovaAddress,
             CapFlags = Advertised | (target.Config.NoDma ? 0 : CapFlags.DefaultIdentity),
-            PgsizeMask = PageSizes.SupportedMask,
+            PgsizeMask = call.Host.PgsizeMask,
             MaxPasid = 0,
             MaxCtxNo = target.Iommu.MaxContexts,
         };
