@@ -1,4 +1,5 @@
 using System.Text.Json;
+using PvIommu.Cli.Tests.Support;
 
 namespace PvIommu.Cli.Tests;
 
@@ -52,24 +53,7 @@ public class AbiCommandTests
 
     private static (int Exit, string Text) Run(params string[] args)
     {
-        var original = Console.Out;
-        using var capture = new StringWriter();
-        Console.SetOut(capture);
-        try
-        {
-            var exit = PviommuCommand.Run(args);
-            return (exit, capture.ToString());
-        }
-        finally
-        {
-            Console.SetOut(original);
-        }
+        var (exit, text, _) = CliConsole.Run(args);
+        return (exit, text);
     }
-}
-
-/// <summary>Tests that redirect <see cref="Console.Out"/> or <see cref="Console.Error"/> run alone: the console is process-wide.</summary>
-[CollectionDefinition(Name, DisableParallelization = true)]
-public sealed class ConsoleOutCollection
-{
-    public const string Name = "Console redirection (abi, simulate)";
 }

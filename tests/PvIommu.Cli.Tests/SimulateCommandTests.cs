@@ -1,4 +1,5 @@
 using System.Text.Json;
+using PvIommu.Cli.Tests.Support;
 
 namespace PvIommu.Cli.Tests;
 
@@ -174,22 +175,5 @@ public sealed class SimulateCommandTests : IDisposable
 
     private static string[] Lines(string text) => text.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
 
-    private static (int Exit, string Output, string Error) Run(params string[] args)
-    {
-        var (originalOut, originalError) = (Console.Out, Console.Error);
-        using var output = new StringWriter();
-        using var error = new StringWriter();
-        Console.SetOut(output);
-        Console.SetError(error);
-        try
-        {
-            var exit = PviommuCommand.Run(args);
-            return (exit, output.ToString(), error.ToString());
-        }
-        finally
-        {
-            Console.SetOut(originalOut);
-            Console.SetError(originalError);
-        }
-    }
+    private static (int Exit, string Output, string Error) Run(params string[] args) => CliConsole.Run(args);
 }

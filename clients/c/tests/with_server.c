@@ -1,7 +1,8 @@
 /*
- * pviommu-with-server PROGRAM [ARGS...]
+ * pviommu-with-server [--host FILE] PROGRAM [ARGS...]
  *
- * Starts `$PVIOMMU_SERVE serve --socket DIR/s` in a fresh temporary folder, waits until it
+ * Starts `$PVIOMMU_SERVE serve --socket DIR/s [--host FILE]` in a fresh temporary folder (with
+ * --host, the server serves the host of that scenario file), waits until it
  * answers, runs PROGRAM with PVIOMMU_SOCKET=DIR/s, then stops the server with SIGTERM and checks
  * that it exits 0 and removes its socket file. Exits with PROGRAM's status (1 when the server
  * misbehaved), or 77 (skipped) when PVIOMMU_SERVE is empty.
@@ -82,8 +83,14 @@ static int wait_for(pid_t pid, double seconds)
 
 int main(int argc, char **argv)
 {
-    if (argc < 2) {
-        fprintf(stderr, "usage: %s PROGRAM [ARGS...]\n", argv[0]);
+    const char *self = argv[0], *host = NULL;
+    if (argc >= 3 && strcmp(argv[1], "--host") == 0) {
+        host = argv[2];
+        argv += 2;
+        argc -= 2;
+    }
+    if (argc < 2 || (host != NULL && strchr(host, '\'') != NULL)) {
+        fprintf(stderr, "usage: %s [--host FILE] PROGRAM [ARGS...] (FILE without a single quote)\n", self);
         return 2;
     }
     const char *serve = getenv("PVIOMMU_SERVE");
@@ -100,7 +107,15 @@ int main(int argc, char **argv)
     char path[128], log[128], command[4096];
     snprintf(path, sizeof path, "%s/s", dir);
     snprintf(log, sizeof log, "%s/server.log", dir);
-    snprintf(command, sizeof command, "exec %s serve --socket '%s'", serve, path);
+    int n = snprintf(command, sizeof command, "exec %s serve --socket '%s'", serve, path);
+    if (host != NULL && n > 0 && (size_t)n < sizeof command) {
+        int more = snprintf(command + n, sizeof command - (size_t)n, " --host '%s'", host);
+        n = more < 0 ? -1 : n + more;
+    }
+    if (n < 0 || (size_t)n >= sizeof command) {
+        fprintf(stderr, "the server command is too long\n");
+        return 2;
+    }
 
     pid_t server = fork();
     if (server == 0) {

@@ -3,12 +3,14 @@ using System.Runtime.InteropServices;
 using PvIommu.Hypervisor;
 using PvIommu.Hypervisor.Toolstack;
 using PvIommu.Server;
+using PvIommu.Simulation;
 
 namespace PvIommu.Cli.Commands;
 
 /// <summary>
-/// <c>pviommu serve</c>: the default host over the wire protocol (shared/docs/wire-protocol.md),
-/// on a Unix socket or loopback TCP, until SIGINT or SIGTERM (docs/server.md).
+/// <c>pviommu serve</c>: the default host, or the host of a scenario file (<c>--host</c>), over
+/// the wire protocol (shared/docs/wire-protocol.md), on a Unix socket or loopback TCP, until
+/// SIGINT or SIGTERM (docs/server.md).
 /// </summary>
 internal static class ServeCommand
 {
@@ -24,17 +26,23 @@ internal static class ServeCommand
             Description = "Listen on TCP instead, at a loopback address: 127.0.0.1:PORT, [::1]:PORT or localhost:PORT (PORT 0: any free port).",
             HelpName = "HOST:PORT",
         };
+        var hostFile = new Option<string?>("--host")
+        {
+            Description = "Serve the host of this scenario file (TOML, see examples/ and docs/simulation.md) instead of the default host: its machine and domains, not its workloads.",
+            HelpName = "FILE",
+        };
         var trace = new Option<bool>("--trace") { Description = "Log every call (connection, domain, sub-op, result, time) to standard error." };
         var maxSessions = new Option<int>("--max-sessions")
         {
             Description = $"Sessions served at once; one more opening gets -EBUSY (default {ServerLimits.DefaultMaxSessions}).",
             DefaultValueFactory = _ => ServerLimits.DefaultMaxSessions,
         };
-        var command = new Command("serve", "Serve the default host over the wire protocol: C drivers and other clients act as its vCPUs and devices.")
+        var command = new Command("serve", "Serve the default host (or a scenario's, with --host) over the wire protocol: C drivers and other clients act as its vCPUs and devices.")
         {
-            socket, tcp, trace, maxSessions,
+            socket, tcp, hostFile, trace, maxSessions,
         };
-        command.SetAction(parse => Run(parse.GetValue(socket), parse.GetValue(tcp), parse.GetValue(trace), parse.GetValue(maxSessions)));
+        command.SetAction(parse => Run(
+            parse.GetValue(socket), parse.GetValue(tcp), parse.GetValue(hostFile), parse.GetValue(trace), parse.GetValue(maxSessions)));
         return command;
     }
 
@@ -61,7 +69,7 @@ internal static class ServeCommand
         return endpoint;
     }
 
-    private static int Run(string? socket, string? tcp, bool trace, int maxSessions)
+    private static int Run(string? socket, string? tcp, string? hostFile, bool trace, int maxSessions)
     {
         if (Endpoint("serve", socket, tcp) is not { } endpoint)
         {
@@ -74,7 +82,12 @@ internal static class ServeCommand
             return ExitCodes.Usage;
         }
 
-        var host = DefaultHost.Create();
+        if (Boot(hostFile) is not { } booted)
+        {
+            return ExitCodes.Usage;
+        }
+
+        var (host, name) = booted;
         using var stop = new CancellationTokenSource();
         void Stop(PosixSignalContext context)
         {
@@ -100,7 +113,7 @@ internal static class ServeCommand
             return ExitCodes.Failed;
         }
 
-        Console.Error.WriteLine($"pviommu serve: {Describe(host)}");
+        Console.Error.WriteLine($"pviommu serve: {name}: {Describe(host)}");
         Console.Out.WriteLine($"pviommu serve: listening on {server.Endpoint}");
         Console.Out.Flush();
         stop.Token.WaitHandle.WaitOne();
@@ -109,8 +122,29 @@ internal static class ServeCommand
         return ExitCodes.Ok;
     }
 
+    /// <summary>
+    /// The host to serve and how to name it: the default host, or the host of the scenario
+    /// file; null (with one line on standard error: file, line, what is wrong) when the file is bad.
+    /// </summary>
+    private static (Host Host, string Name)? Boot(string? hostFile)
+    {
+        if (hostFile is null)
+        {
+            return (DefaultHost.Create(), "default host");
+        }
+
+        var outcome = ScenarioHost.BootFile(hostFile);
+        if (outcome.Error is { } error)
+        {
+            Console.Error.WriteLine($"pviommu serve: --host: {error}");
+            return null;
+        }
+
+        return (outcome.Host!, $"host of {hostFile} (scenario '{outcome.Scenario!.Name}')");
+    }
+
     private static string Describe(Host host) =>
-        "default host: " + string.Join("; ", host.Domains.Select(d =>
+        string.Join("; ", host.Domains.Select(d =>
             $"d{d.Id} {d.Name} ({d.Kind.ToString().ToLowerInvariant()}{(d.IsHardwareDomain ? ", hardware domain" : string.Empty)}, "
             + $"{d.P2m.RamFrames / 256} MiB, devices {string.Join(" ", d.Devices)})"));
 }

@@ -40,7 +40,10 @@ public sealed class SocketClientTransport : IClientTransport
         catch (SocketException e)
         {
             socket.Dispose();
-            throw new IOException($"cannot connect to {endpoint}: {e.Message}", e);
+
+            // A missing socket file reads as "Cannot assign requested address" on Linux: say what it is.
+            var why = endpoint is ServerEndpoint.UnixSocket unix && !File.Exists(unix.Path) ? "no such socket file" : e.Message;
+            throw new IOException($"cannot connect to {endpoint}: {why}", e);
         }
     }
 
