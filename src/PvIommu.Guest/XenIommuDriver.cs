@@ -62,6 +62,12 @@ public sealed partial class XenIommuDriver
     /// <summary>What the driver asked of the hypervisor so far.</summary>
     public DriverCounters Counters => _ops.Stats.Snapshot();
 
+    /// <summary>Hypercall traps so far (a multicall is one): <see cref="DriverCounters.Traps"/> without a snapshot.</summary>
+    public long Traps => _ops.Stats.Traps;
+
+    /// <summary>iommu_op entries issued so far: <see cref="DriverCounters.IommuOps"/> without a snapshot.</summary>
+    public long IommuOps => _ops.Stats.IommuOps;
+
     internal IommuOps Ops => _ops;
 
     /// <summary>

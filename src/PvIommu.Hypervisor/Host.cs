@@ -129,11 +129,17 @@ public sealed partial class Host
         Hypercalls = Interlocked.Read(ref _hypercalls),
         Multicalls = Interlocked.Read(ref _multicalls),
         Continuations = Interlocked.Read(ref _continuations),
-        IotlbInvalidations = Hardware.IotlbInvalidations,
+        IotlbInvalidations = IotlbInvalidations,
         ContextInvalidations = Hardware.ContextInvalidations,
-        PteWrites = Interlocked.Read(ref _retiredPteWrites) + LivePteWrites(),
+        PteWrites = PteWrites,
         FramesFreedByLastReference = Frames.FreedByLastReference,
     };
+
+    /// <summary>IOTLB invalidations issued so far (<see cref="HostCounters.IotlbInvalidations"/> without a snapshot).</summary>
+    public long IotlbInvalidations => Hardware.IotlbInvalidations;
+
+    /// <summary>Page-table entries written so far, by every context live or gone (<see cref="HostCounters.PteWrites"/> without a snapshot).</summary>
+    public long PteWrites => Interlocked.Read(ref _retiredPteWrites) + LivePteWrites();
 
     private long LivePteWrites()
     {

@@ -1,3 +1,5 @@
+using System.Numerics;
+
 namespace PvIommu.Simulation.Running;
 
 /// <summary>A latency histogram with power-of-two buckets from 64 ns (bucket i holds [64·2^(i-1), 64·2^i) ns).</summary>
@@ -21,7 +23,8 @@ internal sealed class Histogram
 
     public void Add(double ns)
     {
-        var bucket = ns < 64 ? 0 : Math.Min(Buckets - 1, 1 + (int)Math.Floor(Math.Log2(ns / 64)));
+        // floor(log2(x)) of x >= 1 is the integer log2 of floor(x): no floating-point log per sample.
+        var bucket = ns < 64 ? 0 : Math.Min(Buckets - 1, 1 + BitOperations.Log2((ulong)(ns / 64)));
         _counts[bucket]++;
         Count++;
         _sum += ns;
