@@ -72,4 +72,21 @@ public class SuperpagesComparisonTests
         Assert.Equal(TablePages(On), TablePages(driverOff));
         Assert.Equal(On.Domains.Sum(d => d.PteWrites), driverOff.Domains.Sum(d => d.PteWrites));
     }
+
+    [Fact]
+    public void WithoutSuperpages_AReservedRegionTooLargeToBoot_IsAScenarioErrorNotACrash()
+    {
+        // 2^20 frames in 4 KiB leaves need about 2,050 table pages; dom_io's context 0 has 32.
+        var text = ScenarioParser.DefaultText
+            .Replace("start = 0x7f000", "start = 0x10000", StringComparison.Ordinal)
+            .Replace("frames = 16\n", "frames = 0x60000\n", StringComparison.Ordinal);
+        var parsed = ScenarioParser.Parse(text, "big-rmrr.toml", ["host.superpages=false"]);
+        Assert.True(parsed.IsOk, parsed.Error?.ToString());
+
+        var outcome = Simulator.Run(parsed.Scenario!);
+
+        Assert.False(outcome.IsOk);
+        Assert.Equal("big-rmrr.toml", outcome.Error!.File);
+        Assert.Contains("cannot boot", outcome.Error.Message, StringComparison.Ordinal);
+    }
 }

@@ -95,10 +95,23 @@ public sealed class PagePool
             count++;
         }
 
-        var pages = _refillPages.AsSpan(0, count);
-        if (count == 0 || !_environment.TryMapEach(pages, Direction, _refillIovas.AsSpan(0, count)))
+        // A batch that cannot be mapped whole (IOVA space or arena short) falls back to one page,
+        // as page_pool keeps the pages of a bulk allocation that did map.
+        var mapped = count > 0 && _environment.TryMapEach(_refillPages.AsSpan(0, count), Direction, _refillIovas.AsSpan(0, count));
+        if (!mapped && count > 1 && _environment.TryMapEach(_refillPages.AsSpan(0, 1), Direction, _refillIovas.AsSpan(0, 1)))
         {
-            foreach (var address in pages)
+            mapped = true;
+            foreach (var address in _refillPages.AsSpan(1, count - 1))
+            {
+                _environment.FreePage(address);
+            }
+
+            count = 1;
+        }
+
+        if (!mapped)
+        {
+            foreach (var address in _refillPages.AsSpan(0, count))
             {
                 _environment.FreePage(address);
             }

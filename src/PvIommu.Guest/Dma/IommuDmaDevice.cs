@@ -102,7 +102,12 @@ internal sealed partial class IommuDmaDevice : DmaDevice
     public override int MapEach(int cpu, ReadOnlySpan<ulong> gfns, DmaDirection direction, Span<ulong> dmaAddresses)
     {
         Poll();
-        if (_shutDown || gfns.IsEmpty || dmaAddresses.Length < gfns.Length)
+        if (!_shutDown && gfns.IsEmpty)
+        {
+            return 0;
+        }
+
+        if (_shutDown || dmaAddresses.Length < gfns.Length)
         {
             _mapFailures++;
             return (_shutDown ? XenErrno.ENODEV : XenErrno.EINVAL).ToReturnValue();

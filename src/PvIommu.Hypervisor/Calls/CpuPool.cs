@@ -53,6 +53,7 @@ internal sealed class CpuPool
         lock (_lock)
         {
             _free++;
+            Monitor.PulseAll(_lock);
             WaitTurn();
         }
     }
@@ -63,7 +64,6 @@ internal sealed class CpuPool
         var ticket = _tickets++;
         _queue.Enqueue(ticket);
         Interlocked.Increment(ref _waiting);
-        Monitor.PulseAll(_lock);
         while (_free == 0 || _queue.Peek() != ticket)
         {
             Monitor.Wait(_lock);

@@ -107,7 +107,14 @@ public sealed class FrameTable
     public void GetRefHeld(Mfn mfn)
     {
         ref var e = ref EntryOf(mfn, create: false);
-        if (Unsafe.IsNullRef(ref e) || Interlocked.Increment(ref e.Count) <= 1)
+        var count = Unsafe.IsNullRef(ref e) ? 0 : Interlocked.Increment(ref e.Count);
+        if (count == int.MinValue)
+        {
+            Interlocked.Decrement(ref e.Count);
+            throw new InvalidOperationException($"{mfn}: reference count overflow");
+        }
+
+        if (count <= 1)
         {
             throw new InvalidOperationException($"{mfn} is not allocated");
         }
@@ -198,8 +205,10 @@ public sealed class FrameTable
     }
 
     /// <summary>
-    /// 16 bytes, so map_pages streams less of the table. An int count is ample: a domain's PTEs
-    /// are bounded by its arena (at most 2^20 pages of 512 entries), far below 2^31.
+    /// 16 bytes, so map_pages streams less of the table. An int count is ample: a domain's guest
+    /// PTEs are bounded by its arena (at most 2^20 pages of 512 entries, 2^29) and a context 0
+    /// maps each frame once, so only a frame the hardware domain maps in many domains' contexts
+    /// could approach 2^31; the count then refuses (TryGetRef) or throws rather than wrap.
     /// </summary>
     private struct Entry
     {

@@ -30,7 +30,7 @@ internal static class HostBuilder
         var spec = scenario.Host;
         var functions = spec.Pci.ToDictionary(p => p.Address);
         var machine = BuildMachine(scenario, out var heapFrames);
-        var host = new Host(machine, new Mfn(HeapFirst), heapFrames, new HostOptions { PhysicalCpus = spec.Cpus, PreemptBatch = spec.PreemptBatch, Superpages = spec.Superpages });
+        var host = Boot(scenario, machine, heapFrames);
         var domains = new Dictionary<string, Domain>(StringComparer.Ordinal);
         foreach (var d in scenario.Domains)
         {
@@ -104,6 +104,20 @@ internal static class HostBuilder
         catch (Exception e) when (e is InvalidOperationException or ArgumentException)
         {
             throw new ScenarioBindException(new ScenarioError(scenario.Source, 0, 0, $"[host]: the machine does not hold together: {e.Message}"));
+        }
+    }
+
+    /// <summary>Boots Xen on the machine; a machine it cannot boot on (say, reserved regions too large for 4 KiB leaves) is a scenario error, not a crash.</summary>
+    private static Host Boot(Scenario scenario, Machine machine, ulong heapFrames)
+    {
+        var spec = scenario.Host;
+        try
+        {
+            return new Host(machine, new Mfn(HeapFirst), heapFrames, new HostOptions { PhysicalCpus = spec.Cpus, PreemptBatch = spec.PreemptBatch, Superpages = spec.Superpages });
+        }
+        catch (Exception e) when (e is InvalidOperationException or ArgumentException)
+        {
+            throw new ScenarioBindException(new ScenarioError(scenario.Source, 0, 0, $"[host]: Xen cannot boot on this machine: {e.Message}"));
         }
     }
 

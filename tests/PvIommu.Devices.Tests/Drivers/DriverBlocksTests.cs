@@ -149,4 +149,38 @@ public sealed class DriverBlocksTests
         Assert.Equal(0, _environment.PagesAllocated);
         _environment.AssertNoLeaks();
     }
+
+    [Fact]
+    public void PagePool_BatchRefused_FallsBackToOnePage()
+    {
+        var environment = new NoBatches(_environment);
+        var pool = new PagePool(environment, DmaDirection.FromDevice, cacheSize: 8, refillBatch: 4);
+
+        Assert.True(pool.TryGet(out var page));
+
+        // The batch of four was refused whole; one page was mapped alone and the other three freed.
+        Assert.Equal(new PagePoolCounters(1, 0, 0, 0, 0, 0, 1), pool.Stats);
+        Assert.Equal(1, _environment.PagesAllocated);
+        pool.Release(page);
+        _environment.AssertNoLeaks();
+    }
+
+    /// <summary>An environment whose batched map refuses anything larger than one page (IOVA space or arena short).</summary>
+    private sealed class NoBatches(DirectEnvironment inner) : IDriverEnvironment
+    {
+        public bool TryAllocatePage(out ulong page) => inner.TryAllocatePage(out page);
+
+        public void FreePage(ulong page) => inner.FreePage(page);
+
+        public void Read(ulong address, Span<byte> destination) => inner.Read(address, destination);
+
+        public void Write(ulong address, ReadOnlySpan<byte> source) => inner.Write(address, source);
+
+        public bool TryMap(ReadOnlySpan<ulong> pages, DmaDirection direction, out ulong iova) => inner.TryMap(pages, direction, out iova);
+
+        public bool TryMapEach(ReadOnlySpan<ulong> pages, DmaDirection direction, Span<ulong> iovas) =>
+            pages.Length == 1 && inner.TryMapEach(pages, direction, iovas);
+
+        public void Unmap(ulong iova, int pages, DmaDirection direction) => inner.Unmap(iova, pages, direction);
+    }
 }
