@@ -56,15 +56,24 @@ public interface IDriverEnvironment
     /// <param name="direction">Which way the data flows.</param>
     /// <param name="iovas">Receives each page's IOVA; at least as long as <paramref name="pages"/>.</param>
     /// <returns>False when any page could not be mapped; nothing is then mapped.</returns>
-    bool TryMapEach(ReadOnlySpan<ulong> pages, DmaDirection direction, Span<ulong> iovas)
+    bool TryMapEach(ReadOnlySpan<ulong> pages, DmaDirection direction, Span<ulong> iovas) =>
+        MapOneByOne(this, pages, direction, iovas);
+
+    /// <summary>
+    /// <see cref="TryMapEach"/> as single-page <see cref="TryMap"/> calls, undoing the ones done
+    /// when one fails (the default, and what an environment that only counts calls can use).
+    /// </summary>
+    /// <returns>False when a page could not be mapped; nothing is then mapped.</returns>
+    static bool MapOneByOne(IDriverEnvironment environment, ReadOnlySpan<ulong> pages, DmaDirection direction, Span<ulong> iovas)
     {
+        ArgumentNullException.ThrowIfNull(environment);
         for (var i = 0; i < pages.Length; i++)
         {
-            if (!TryMap(pages.Slice(i, 1), direction, out iovas[i]))
+            if (!environment.TryMap(pages.Slice(i, 1), direction, out iovas[i]))
             {
                 for (var j = 0; j < i; j++)
                 {
-                    Unmap(iovas[j], 1, direction);
+                    environment.Unmap(iovas[j], 1, direction);
                 }
 
                 return false;

@@ -14,6 +14,9 @@ namespace PvIommu.Simulation.Running;
 /// </summary>
 internal sealed class GuestDriverEnvironment(SimContext context, GuestKernel kernel, DmaDevice dma) : IDriverEnvironment
 {
+    /// <summary>Frame lists up to this long live on the stack (a page pool's refill batch fits).</summary>
+    private const int StackFrames = 256;
+
     private readonly GuestMemory _memory = kernel.Memory;
 
     /// <summary>Control-path cost of every map and unmap so far.</summary>
@@ -49,12 +52,8 @@ internal sealed class GuestDriverEnvironment(SimContext context, GuestKernel ker
 
     public bool TryMap(ReadOnlySpan<ulong> pages, DmaDirection direction, out ulong iova)
     {
-        Span<ulong> gfns = pages.Length <= 64 ? stackalloc ulong[pages.Length] : new ulong[pages.Length];
-        for (var i = 0; i < pages.Length; i++)
-        {
-            gfns[i] = pages[i] >> 12;
-        }
-
+        Span<ulong> gfns = pages.Length <= StackFrames ? stackalloc ulong[pages.Length] : new ulong[pages.Length];
+        ToFrames(pages, gfns);
         var before = context.Meter.Calls(kernel.Driver);
         var ret = dma.MapPages(0, gfns, 0, (ulong)pages.Length << 12, Convert(direction), out iova);
         Spent += context.Meter.Calls(kernel.Driver) - before;
@@ -69,12 +68,8 @@ internal sealed class GuestDriverEnvironment(SimContext context, GuestKernel ker
 
     public bool TryMapEach(ReadOnlySpan<ulong> pages, DmaDirection direction, Span<ulong> iovas)
     {
-        Span<ulong> gfns = pages.Length <= 256 ? stackalloc ulong[pages.Length] : new ulong[pages.Length];
-        for (var i = 0; i < pages.Length; i++)
-        {
-            gfns[i] = pages[i] >> 12;
-        }
-
+        Span<ulong> gfns = pages.Length <= StackFrames ? stackalloc ulong[pages.Length] : new ulong[pages.Length];
+        ToFrames(pages, gfns);
         var before = context.Meter.Calls(kernel.Driver);
         var ret = dma.MapEach(0, gfns, Convert(direction), iovas);
         Spent += context.Meter.Calls(kernel.Driver) - before;
@@ -97,6 +92,15 @@ internal sealed class GuestDriverEnvironment(SimContext context, GuestKernel ker
         Spent += context.Meter.Calls(kernel.Driver) - before;
         Failures += ret != 0 ? 1 : 0;
         Live.Remove(iova >> 12);
+    }
+
+    /// <summary>Guest frames of page addresses.</summary>
+    private static void ToFrames(ReadOnlySpan<ulong> pages, Span<ulong> gfns)
+    {
+        for (var i = 0; i < pages.Length; i++)
+        {
+            gfns[i] = pages[i] >> 12;
+        }
     }
 
     private static GuestDirection Convert(DmaDirection direction) => direction switch

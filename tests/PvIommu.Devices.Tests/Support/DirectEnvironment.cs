@@ -111,20 +111,7 @@ internal sealed class DirectEnvironment : IDriverEnvironment
     public bool TryMapEach(ReadOnlySpan<ulong> pages, DmaDirection direction, Span<ulong> iovas)
     {
         MapEachCalls++;
-        for (var i = 0; i < pages.Length; i++)
-        {
-            if (!TryMap(pages.Slice(i, 1), direction, out iovas[i]))
-            {
-                for (var j = 0; j < i; j++)
-                {
-                    Unmap(iovas[j], 1, direction);
-                }
-
-                return false;
-            }
-        }
-
-        return true;
+        return IDriverEnvironment.MapOneByOne(this, pages, direction, iovas);
     }
 
     public void Unmap(ulong iova, int pages, DmaDirection direction)
