@@ -1,4 +1,5 @@
 using System.Globalization;
+using PvIommu.Simulation.Scenarios;
 
 namespace PvIommu.Report;
 
@@ -11,34 +12,12 @@ internal static class Format
         ? value.ToString("#,0", CultureInfo.InvariantCulture)
         : value.ToString("0.##", CultureInfo.InvariantCulture);
 
-    /// <summary>"4 KiB", "1.5 GiB", "512 B".</summary>
-    public static string Bytes(long value)
-    {
-        string[] names = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"];
-        var v = Math.Abs((double)value);
-        var i = 0;
-        while (v >= 1024 && i < names.Length - 1)
-        {
-            v /= 1024;
-            i++;
-        }
+    /// <summary>"4 KiB", "1.5 GiB", "512 B": the scenario format's sizes (<see cref="Units.FormatSize"/>), with a sign.</summary>
+    public static string Bytes(long value) =>
+        value < 0 ? "-" + Units.FormatSize(0UL - (ulong)value) : Units.FormatSize((ulong)value);
 
-        var sign = value < 0 ? "-" : string.Empty;
-        return i == 0 ? $"{value} B" : sign + v.ToString(v >= 100 ? "0" : "0.#", CultureInfo.InvariantCulture) + " " + names[i];
-    }
-
-    /// <summary>"850 ns", "12.3 µs", "4.56 ms", "1.2 s".</summary>
-    public static string Time(double ns)
-    {
-        var (value, unit) = ns switch
-        {
-            < 1e3 => (ns, "ns"),
-            < 1e6 => (ns / 1e3, "µs"),
-            < 1e9 => (ns / 1e6, "ms"),
-            _ => (ns / 1e9, "s"),
-        };
-        return value.ToString(value >= 100 ? "0" : value >= 10 ? "0.#" : "0.##", CultureInfo.InvariantCulture) + " " + unit;
-    }
+    /// <summary>"850 ns", "12.3 µs", "4.56 ms", "1.2 s": the scenario format's durations.</summary>
+    public static string Time(double ns) => Units.FormatDuration(ns);
 
     public static string Hex(ulong value) => "0x" + value.ToString("x", CultureInfo.InvariantCulture);
 
