@@ -1,4 +1,5 @@
 using System.Xml.Linq;
+using PvIommu.Tests.Shared;
 
 namespace PvIommu.Architecture.Tests;
 
@@ -6,7 +7,7 @@ namespace PvIommu.Architecture.Tests;
 internal static class Repository
 {
     /// <summary>The first folder above the test binaries that holds <c>PvIommu.slnx</c>.</summary>
-    public static string Root { get; } = FindRoot();
+    public static string Root => RepositoryRoot.Folder;
 
     /// <summary>Every <c>FOLDER/*/*.csproj</c> of the given folders, as paths from the root with '/'.</summary>
     public static IReadOnlyList<string> Projects(params string[] folders) =>
@@ -55,18 +56,5 @@ internal static class Repository
         }
 
         return map;
-    }
-
-    private static string FindRoot()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            if (File.Exists(Path.Combine(dir.FullName, "PvIommu.slnx")))
-            {
-                return dir.FullName;
-            }
-        }
-
-        throw new InvalidOperationException($"No PvIommu.slnx above {AppContext.BaseDirectory}.");
     }
 }

@@ -1,5 +1,6 @@
 using PvIommu.Hypervisor.Domains;
 using PvIommu.Platform.Pci;
+using PvIommu.Tests.Shared;
 
 namespace PvIommu.Simulation.Tests;
 
@@ -16,7 +17,7 @@ public sealed class ScenarioHostTests : IDisposable
     [Fact]
     public void BootFile_DefaultExample_Dom0IsZeroAndTheDomUHoldsItsNic()
     {
-        var outcome = ScenarioHost.BootFile(Path.Combine(Repository.Root, "examples", "default.toml"));
+        var outcome = ScenarioHost.BootFile(Path.Combine(RepositoryRoot.Folder, "examples", "default.toml"));
 
         Assert.True(outcome.IsOk, outcome.Error?.ToString());
         var host = outcome.Host!;
@@ -37,7 +38,7 @@ public sealed class ScenarioHostTests : IDisposable
     [Fact]
     public void BootFile_Workloads_DoNotRun_AndNoDriverIsProbed()
     {
-        var outcome = ScenarioHost.BootFile(Path.Combine(Repository.Root, "examples", "rogue.toml"));
+        var outcome = ScenarioHost.BootFile(Path.Combine(RepositoryRoot.Folder, "examples", "rogue.toml"));
 
         var host = outcome.Host!;
         Assert.Equal(0L, host.Counters.Hypercalls);

@@ -1,4 +1,5 @@
 using PvIommu.Simulation.Scenarios;
+using PvIommu.Tests.Shared;
 
 namespace PvIommu.Simulation.Tests;
 
@@ -54,17 +55,17 @@ public class ScenarioParsingTests
     [Fact]
     public void DefaultScenario_IsTheExampleFile()
     {
-        var example = Path.Combine(Repository.Root, "examples", "default.toml");
+        var example = Path.Combine(RepositoryRoot.Folder, "examples", "default.toml");
         Assert.Equal(System.IO.File.ReadAllText(example), ScenarioParser.DefaultText);
     }
 
-    public static TheoryData<string> Examples() => [.. Directory.GetFiles(Path.Combine(Repository.Root, "examples"), "*.toml").Select(f => Path.GetFileName(f))];
+    public static TheoryData<string> Examples() => [.. Directory.GetFiles(Path.Combine(RepositoryRoot.Folder, "examples"), "*.toml").Select(f => Path.GetFileName(f))];
 
     [Theory]
     [MemberData(nameof(Examples))]
     public void Example_Parses(string name)
     {
-        var result = ScenarioParser.ParseFile(Path.Combine(Repository.Root, "examples", name));
+        var result = ScenarioParser.ParseFile(Path.Combine(RepositoryRoot.Folder, "examples", name));
         Assert.True(result.IsOk, result.Error?.ToString());
     }
 

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Text;
 using PvIommu.Server;
 using PvIommu.Server.Client;
+using PvIommu.Tests.Shared;
 
 namespace PvIommu.Cli.Tests.Support;
 
@@ -31,7 +32,7 @@ internal sealed class ServeProcess : IDisposable
         SocketPath = Path.Combine(folder, "s");
         var start = new ProcessStartInfo(DotnetHost())
         {
-            WorkingDirectory = Repository.Root,
+            WorkingDirectory = RepositoryRoot.Folder,
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             RedirectStandardInput = true,

@@ -27,17 +27,15 @@ public class BatchingTests
         const uint Total = 200_000;
         var gfn0 = dom0.FirstRamGfn;
         const ulong Dfn0 = 0x1000000;
-        var bytes = new byte[MapPages.Size];
-        new MapPages { CtxNo = ctx, Gfn = gfn0, Dfn = Dfn0, NrPages = Total, MapFlags = Guest.RW, Pgsize = PageSizes.Size4K }.Write(bytes);
+        var op = new MapPages { CtxNo = ctx, Gfn = gfn0, Dfn = Dfn0, NrPages = Total, MapFlags = Guest.RW, Pgsize = PageSizes.Size4K };
         var continuations = host.Counters.Continuations;
 
-        var (ret, parked) = Preemption.Run(
+        var (ret, parked, done) = Preemption.Map(
             host,
-            () => dom0.Channel.IommuOp((uint)SubOp.MapPages, bytes),
-            () => MapPages.Read(bytes).Mapped is > 0 and < Total,
-            () =>
+            dom0,
+            op,
+            m =>
             {
-                var m = MapPages.Read(bytes);
                 Assert.Equal(0u, m.Mapped % 256);
                 Assert.Equal((ulong)m.Mapped, m.Gfn - gfn0);
                 Assert.Equal((ulong)m.Mapped, m.Dfn - Dfn0);
@@ -54,7 +52,6 @@ public class BatchingTests
         Assert.Equal(0, ret);
         Assert.True(parked > 0, "the call was never seen between two slices");
         Assert.True(host.Counters.Continuations > continuations);
-        var done = MapPages.Read(bytes);
         Assert.Equal(Total, done.Mapped);
         Assert.Equal(done.Gfn - gfn0, done.Dfn - Dfn0);
         Assert.Equal(Total, done.NrPages + (uint)(done.Dfn - Dfn0));
@@ -74,16 +71,15 @@ public class BatchingTests
         var ctx = dom0.InitAndAlloc(4, 4);
         const uint Total = 200_000;
         const ulong Dfn0 = 0x1000000;
-        var bytes = new byte[MapPages.Size];
-        new MapPages { CtxNo = ctx, Gfn = dom0.FirstRamGfn, Dfn = Dfn0, NrPages = Total, MapFlags = Guest.RW, Pgsize = PageSizes.Size4K }.Write(bytes);
-        var (ret, parked) = Preemption.Run(
+        var op = new MapPages { CtxNo = ctx, Gfn = dom0.FirstRamGfn, Dfn = Dfn0, NrPages = Total, MapFlags = Guest.RW, Pgsize = PageSizes.Size4K };
+        var (ret, parked, done) = Preemption.Map(
             host,
-            () => dom0.Channel.IommuOp((uint)SubOp.MapPages, bytes),
-            () => MapPages.Read(bytes).Mapped is > 0 and < Total,
-            () => Assert.Equal(0u, MapPages.Read(bytes).Mapped % 512));
+            dom0,
+            op,
+            m => Assert.Equal(0u, m.Mapped % 512));
         Assert.Equal(0, ret);
         Assert.True(parked > 1);
-        Assert.Equal(Total, MapPages.Read(bytes).Mapped);
+        Assert.Equal(Total, done.Mapped);
         foreach (var dfn in new ulong[] { Dfn0, Dfn0 + 256, Dfn0 + (512 * 300) + 7, Dfn0 + (Total & ~511u) - 1 })
         {
             Assert.Equal(PageSizes.Size2M, dom0.Lookup(ctx, dfn).Out.Pgsize);
@@ -170,15 +166,13 @@ public class BatchingTests
         const uint Total = 400;
         var gfn0 = dom0.FirstRamGfn;
         const ulong Dfn0 = 0x200000;
-        var bytes = new byte[MapPages.Size];
-        new MapPages { CtxNo = ctx, Gfn = gfn0, Dfn = Dfn0, NrPages = Total, MapFlags = Guest.RW, Pgsize = PageSizes.Size2M }.Write(bytes);
-        var (ret, parked) = Preemption.Run(
+        var op = new MapPages { CtxNo = ctx, Gfn = gfn0, Dfn = Dfn0, NrPages = Total, MapFlags = Guest.RW, Pgsize = PageSizes.Size2M };
+        var (ret, parked, done) = Preemption.Map(
             host,
-            () => dom0.Channel.IommuOp((uint)SubOp.MapPages, bytes),
-            () => MapPages.Read(bytes).Mapped is > 0 and < Total,
-            () =>
+            dom0,
+            op,
+            m =>
             {
-                var m = MapPages.Read(bytes);
                 Assert.Equal(m.Mapped * 512UL, m.Gfn - gfn0);
                 Assert.Equal(m.Mapped * 512UL, m.Dfn - Dfn0);
                 Assert.Equal(Total, m.NrPages + m.Mapped);
@@ -186,7 +180,7 @@ public class BatchingTests
             });
         Assert.Equal(0, ret);
         Assert.True(parked > 0);
-        Assert.Equal(Total, MapPages.Read(bytes).Mapped);
+        Assert.Equal(Total, done.Mapped);
         Assert.Equal(0, dom0.Free(ctx));
         host.AssertNoLeaks();
     }
@@ -199,16 +193,15 @@ public class BatchingTests
         var dom0 = host.Dom0();
         var ctx = dom0.InitAndAlloc(4, 12);
         const uint Total = 100_000;
-        var bytes = new byte[MapPages.Size];
-        new MapPages { CtxNo = ctx, Gfn = dom0.FirstRamGfn + 1, Dfn = 0x1000, NrPages = Total, MapFlags = Guest.RW, Pgsize = PageSizes.Size4K }.Write(bytes);
+        var op = new MapPages { CtxNo = ctx, Gfn = dom0.FirstRamGfn + 1, Dfn = 0x1000, NrPages = Total, MapFlags = Guest.RW, Pgsize = PageSizes.Size4K };
         var offBoundary = 0;
-        var (ret, parked) = Preemption.Run(
+        var (ret, parked, done) = Preemption.Map(
             host,
-            () => dom0.Channel.IommuOp((uint)SubOp.MapPages, bytes),
-            () => MapPages.Read(bytes).Mapped is > 0 and < Total,
-            () =>
+            dom0,
+            op,
+            m =>
             {
-                var mapped = MapPages.Read(bytes).Mapped;
+                var mapped = m.Mapped;
                 Assert.Equal(0u, mapped % 64);
                 offBoundary += mapped % 256 == 0 ? 0 : 1;
             },

@@ -144,16 +144,15 @@ public class NoSuperpagesTests
         var ctx = dom0.InitAndAlloc(4, 12);
         const uint Total = 200_000;
         const ulong Dfn0 = 0x1000000;
-        var bytes = new byte[MapPages.Size];
-        new MapPages { CtxNo = ctx, Gfn = dom0.FirstRamGfn, Dfn = Dfn0, NrPages = Total, MapFlags = Guest.RW, Pgsize = PageSizes.Size4K }.Write(bytes);
+        var op = new MapPages { CtxNo = ctx, Gfn = dom0.FirstRamGfn, Dfn = Dfn0, NrPages = Total, MapFlags = Guest.RW, Pgsize = PageSizes.Size4K };
         var offBoundary = 0;
-        var (ret, parked) = Preemption.Run(
+        var (ret, parked, done) = Preemption.Map(
             host,
-            () => dom0.Channel.IommuOp((uint)SubOp.MapPages, bytes),
-            () => MapPages.Read(bytes).Mapped is > 0 and < Total,
-            () =>
+            dom0,
+            op,
+            m =>
             {
-                var mapped = MapPages.Read(bytes).Mapped;
+                var mapped = m.Mapped;
                 Assert.Equal(0u, mapped % 256);
                 offBoundary += mapped % 512 == 0 ? 0 : 1;
             },
@@ -161,7 +160,7 @@ public class NoSuperpagesTests
         Assert.Equal(0, ret);
         Assert.True(parked > 0);
         Assert.True(offBoundary > 0, "every slice ended on a 2 MiB boundary");
-        Assert.Equal(Total, MapPages.Read(bytes).Mapped);
+        Assert.Equal(Total, done.Mapped);
         Assert.Equal(PageSizes.Size4K, dom0.Lookup(ctx, Dfn0 + 600).Out.Pgsize);
         Assert.Equal(0, dom0.Free(ctx));
         host.AssertNoLeaks();

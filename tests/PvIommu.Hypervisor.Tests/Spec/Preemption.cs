@@ -1,4 +1,7 @@
 using System.Diagnostics;
+using PvIommu.Abi;
+using PvIommu.Abi.Structs;
+using PvIommu.Hypervisor.Tests.Support;
 
 namespace PvIommu.Hypervisor.Tests.Spec;
 
@@ -12,6 +15,37 @@ namespace PvIommu.Hypervisor.Tests.Spec;
 internal static class Preemption
 {
     private static TimeSpan Limit => TimeSpan.FromMinutes(2);
+
+    /// <summary>
+    /// One map_pages call of <paramref name="op"/> (from <paramref name="guest"/>), run slice by
+    /// slice: <paramref name="onParked"/> sees the struct the call wrote back at each slice
+    /// boundary, once per slice (a call that re-queues in the gap is not counted twice).
+    /// </summary>
+    /// <returns>The call's return value, how many distinct slices were seen, and the struct at the end.</returns>
+    public static (int Ret, int Parked, MapPages Done) Map(Host host, Guest guest, MapPages op, Action<MapPages>? onParked = null, int wanted = 3)
+    {
+        var bytes = new byte[MapPages.Size];
+        op.Write(bytes);
+        var total = op.NrPages;
+        uint last = 0;
+        var (ret, parked) = Run(
+            host,
+            () => guest.Channel.IommuOp((uint)SubOp.MapPages, bytes),
+            () =>
+            {
+                var mapped = MapPages.Read(bytes).Mapped;
+                if (mapped == 0 || mapped >= total || mapped == last)
+                {
+                    return false;
+                }
+
+                last = mapped;
+                return true;
+            },
+            () => onParked?.Invoke(MapPages.Read(bytes)),
+            wanted);
+        return (ret, parked, MapPages.Read(bytes));
+    }
 
     /// <summary>
     /// Runs <paramref name="call"/> on another thread one slice at a time, calling
