@@ -26,6 +26,10 @@ public sealed partial class Host
     public const ushort DomIoId = 0x7FF1;
 
     private readonly ConcurrentDictionary<ushort, Domain> _domains = new();
+
+    // The domains as a plain array, rebuilt under the toolstack lock whenever one comes or goes:
+    // the counters read it around every call (the simulation's meter), without an enumerator.
+    private Domain[] _domainList = [];
     private readonly ConcurrentDictionary<Sbdf, DeviceBinding> _devices = new();
     private readonly Lock _toolstack = new();
     private long _hypercalls;
@@ -52,6 +56,7 @@ public sealed partial class Host
         Dispatcher = new IommuOpDispatcher(this);
         DomIo = new Domain(DomIoId, new DomainConfig("dom_io", DomainKind.Pv, 0) { PvIommu = PvIommuPolicy.Off }, false, true);
         _domains[DomIoId] = DomIo;
+        RefreshDomainList();
         if (Hardware.Present)
         {
             BootDevices();
@@ -144,13 +149,15 @@ public sealed partial class Host
     private long LivePteWrites()
     {
         long sum = 0;
-        foreach (var (_, domain) in _domains)
+        foreach (var domain in Volatile.Read(ref _domainList))
         {
             sum += domain.Iommu.PteWrites();
         }
 
         return sum;
     }
+
+    private void RefreshDomainList() => Volatile.Write(ref _domainList, [.. _domains.Values]);
 
     /// <summary>Before any domain exists, every PCI endpoint sits in dom_io's context 0 (its reserved regions only).</summary>
     private void BootDevices()
