@@ -283,17 +283,18 @@ internal sealed partial class IommuDmaDevice : DmaDevice
             return XenErrno.ENODEV.ToReturnValue();
         }
 
-        if (!_live.TryGetValue(pfn, out var mapped))
+        if (!_live.Remove(pfn, out var mapped))
         {
             return XenErrno.ENOENT.ToReturnValue();
         }
 
         if (mapped != pages)
         {
+            // A wrong length unmaps nothing: the mapping stays live.
+            _live[pfn] = mapped;
             return XenErrno.EINVAL.ToReturnValue();
         }
 
-        _live.Remove(pfn);
         _unmaps++;
         if (Deferred && pages <= uint.MaxValue)
         {

@@ -162,12 +162,16 @@ public sealed class IovaAllocator
     {
         CheckCpu(cpu);
         var size = BlockPages(pages);
-        if (!_live.TryGetValue(pfn, out var held) || held != size)
+        if (!_live.Remove(pfn, out var held) || held != size)
         {
+            if (held != 0)
+            {
+                _live[pfn] = held;
+            }
+
             throw new InvalidOperationException($"IOVA pfn {pfn:x} of {size} pages is not allocated");
         }
 
-        _live.Remove(pfn);
         _livePages -= size;
         _frees++;
         if (size > MaxCachedPages)

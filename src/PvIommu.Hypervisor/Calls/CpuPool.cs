@@ -72,7 +72,12 @@ internal sealed class CpuPool
         _queue.Dequeue();
         Interlocked.Decrement(ref _waiting);
         _free--;
-        Monitor.PulseAll(_lock);
+
+        // The next ticket may run too if a CPU is still free.
+        if (_free > 0 && _queue.Count != 0)
+        {
+            Monitor.PulseAll(_lock);
+        }
     }
 
     public void Exit()
@@ -80,7 +85,12 @@ internal sealed class CpuPool
         lock (_lock)
         {
             _free++;
-            Monitor.PulseAll(_lock);
+
+            // A pulse costs a call into the runtime even when nobody sleeps: only waiters need one.
+            if (_queue.Count != 0)
+            {
+                Monitor.PulseAll(_lock);
+            }
         }
     }
 }

@@ -108,16 +108,24 @@ public sealed class FrameTable
     {
         ref var e = ref EntryOf(mfn, create: false);
         var count = Unsafe.IsNullRef(ref e) ? 0 : Interlocked.Increment(ref e.Count);
+        if (count <= 1)
+        {
+            // Both failures are bugs of the caller; the throw lives out of line so the hot path
+            // (map_pages takes one reference per frame) stays small.
+            RefHeldFailed(ref e, mfn, count);
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void RefHeldFailed(ref Entry e, Mfn mfn, int count)
+    {
         if (count == int.MinValue)
         {
             Interlocked.Decrement(ref e.Count);
             throw new InvalidOperationException($"{mfn}: reference count overflow");
         }
 
-        if (count <= 1)
-        {
-            throw new InvalidOperationException($"{mfn} is not allocated");
-        }
+        throw new InvalidOperationException($"{mfn} is not allocated");
     }
 
     /// <summary>Drops a reference if the frame is allocated RAM; false (nothing done) for any other frame.</summary>

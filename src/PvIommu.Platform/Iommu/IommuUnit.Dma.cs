@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Runtime.CompilerServices;
 using PvIommu.Platform.Memory;
 using PvIommu.Platform.Pci;
 
@@ -16,6 +17,7 @@ public sealed partial class IommuUnit
     private const int StackPieces = 32;
 
     /// <inheritdoc/>
+    [SkipLocalsInit] // the frame list is written by TranslateAll before it is read
     public DmaResult Read(Sbdf requester, ulong busAddress, Span<byte> destination)
     {
         if (destination.IsEmpty)
@@ -49,6 +51,7 @@ public sealed partial class IommuUnit
     }
 
     /// <inheritdoc/>
+    [SkipLocalsInit] // the frame list is written by TranslateAll before it is read
     public DmaResult Write(Sbdf requester, ulong busAddress, ReadOnlySpan<byte> source)
     {
         if (source.IsEmpty)

@@ -62,6 +62,15 @@ public sealed partial class IommuUnit : IDmaPort
     /// <summary>Its fault log.</summary>
     public FaultLog Faults { get; }
 
+    /// <summary>Translations so far (<see cref="IommuCounters.Translations"/>, read alone: a cost meter reads it around every DMA).</summary>
+    public long TranslationCount => _translations;
+
+    /// <summary>Page walks so far (<see cref="IommuCounters.Walks"/>, read alone).</summary>
+    public long WalkCount => _walks;
+
+    /// <summary>Table entries the walks read (<see cref="IommuCounters.WalkSteps"/>, read alone).</summary>
+    public long WalkStepCount => _walkSteps;
+
     /// <summary>A snapshot of its counters.</summary>
     public IommuCounters Counters => new(
         _translations,

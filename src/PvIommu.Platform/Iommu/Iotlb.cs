@@ -48,6 +48,12 @@ public sealed class Iotlb
     /// <summary>Entries currently valid (a scan; for tests and reports).</summary>
     public int Count => _small.CountValid() + _large.CountValid() + _huge.CountValid();
 
+    /// <summary>Lookups that hit (<see cref="IotlbCounters.Hits"/>, read alone).</summary>
+    public long HitCount => _hits;
+
+    /// <summary>Lookups that missed (<see cref="IotlbCounters.Misses"/>, read alone).</summary>
+    public long MissCount => _misses;
+
     /// <summary>A snapshot of the counters.</summary>
     public IotlbCounters Counters => new(
         _hits, _misses, _fills, _evictions, _pageInvalidations, _domainInvalidations, _globalInvalidations, _entriesInvalidated);

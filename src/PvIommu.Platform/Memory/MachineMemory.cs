@@ -126,14 +126,14 @@ public sealed unsafe class MachineMemory
         }
 
         var frame = (byte*)chunk + ((long)(mfn.Value & (ChunkFrames - 1)) * Frame.Size);
-        new ReadOnlySpan<byte>(frame + offset, destination.Length).CopyTo(destination);
+        FrameCopy.Copy(new ReadOnlySpan<byte>(frame + offset, destination.Length), destination);
     }
 
     /// <summary>Copies bytes into one frame, which counts as touched from now on.</summary>
     public void Write(Mfn mfn, int offset, ReadOnlySpan<byte> source)
     {
         CheckRange(mfn, offset, source.Length);
-        source.CopyTo(new Span<byte>((byte*)WordsPointer(mfn) + offset, source.Length));
+        FrameCopy.Copy(source, new Span<byte>((byte*)WordsPointer(mfn) + offset, source.Length));
     }
 
     /// <summary>Zeroes a frame and stops counting it as touched (what Xen's scrub of a freed page leaves).</summary>

@@ -117,6 +117,9 @@ public sealed unsafe class TablePool
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal ulong* Words(int page) => (ulong*)Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_words), page);
 
+    /// <summary>The first of the page pointers <see cref="Words"/> reads (a walk's hot loop indexes it itself).</summary>
+    internal ref nint Pointers => ref MemoryMarshal.GetArrayDataReference(_words);
+
     /// <summary>Live entries in a live page.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal ref ushort Used(int page) => ref _used[page];

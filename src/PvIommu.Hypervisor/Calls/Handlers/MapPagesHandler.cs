@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using PvIommu.Abi;
 using PvIommu.Abi.Structs;
 using PvIommu.Hypervisor.Domains;
@@ -175,6 +176,7 @@ internal static class MapPagesHandler
         }
 
         /// <summary>The checks of spec §3 for one frame; takes its reference when it is RAM.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         private readonly XenErrno? Check(ulong frameGfn, out ulong mfn, out bool refs)
         {
             var entry = _p2m.Lookup(frameGfn);
