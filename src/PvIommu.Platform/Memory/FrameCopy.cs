@@ -9,8 +9,8 @@ namespace PvIommu.Platform.Memory;
 /// </summary>
 /// <remarks>
 /// A span copy longer than 2 KiB leaves managed code for the C library's memmove, which on the
-/// AMD EPYC this project is measured on took 60–80 ns more per 4,000-byte frame than the loop
-/// below (a receive ring's pages: 173 against 95–107 ns; docs/performance.md). Shorter copies
+/// AMD EPYC this project is measured on took up to 80 ns more per 4,000-byte frame than the loop
+/// below (a receive ring's pages: 133–173 against 95–117 ns; docs/performance.md). Shorter copies
 /// and machines without 256-bit vectors keep the span copy.
 /// </remarks>
 internal static class FrameCopy
