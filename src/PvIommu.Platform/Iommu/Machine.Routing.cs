@@ -34,6 +34,20 @@ public sealed partial class Machine
         return index == 0 ? null : _units[index - 1];
     }
 
+    /// <summary>
+    /// <see cref="DmaRequesterId"/> and <see cref="UnitFor"/> in one routing lookup (the segment's
+    /// tables are found once): the path of every DMA and translation.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">no unit's scope holds the requester ID.</exception>
+    private IommuUnit Route(Sbdf requester, out Sbdf requesterId)
+    {
+        var routes = RoutesOf(requester.Segment);
+        var alias = routes?.Alias[requester.Bus] ?? 0;
+        requesterId = alias == 0 ? requester : Sbdf.FromDevFn(requester.Segment, (byte)((alias - 1) >> 8), (byte)(alias - 1));
+        var index = routes?.Unit[(ushort)requesterId.Value] ?? 0;
+        return index == 0 ? UnitFor(requesterId) : _units[index - 1];
+    }
+
     private SegmentRoutes? RoutesOf(ushort segment)
     {
         foreach (var routes in _routes)

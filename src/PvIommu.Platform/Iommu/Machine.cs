@@ -87,22 +87,19 @@ public sealed partial class Machine : IDmaPort
     /// <inheritdoc/>
     public DmaResult Read(Sbdf requester, ulong busAddress, Span<byte> destination)
     {
-        var id = DmaRequesterId(requester);
-        return UnitFor(id).Read(id, busAddress, destination);
+        return Route(requester, out var id).Read(id, busAddress, destination);
     }
 
     /// <inheritdoc/>
     public DmaResult Write(Sbdf requester, ulong busAddress, ReadOnlySpan<byte> source)
     {
-        var id = DmaRequesterId(requester);
-        return UnitFor(id).Write(id, busAddress, source);
+        return Route(requester, out var id).Write(id, busAddress, source);
     }
 
     /// <summary>Translates one address of <paramref name="requester"/>'s DMA (after aliasing), recording no fault.</summary>
     public TranslationResult Translate(Sbdf requester, ulong busAddress, DmaAccess access)
     {
-        var id = DmaRequesterId(requester);
-        return UnitFor(id).Translate(id, busAddress, access);
+        return Route(requester, out var id).Translate(id, busAddress, access);
     }
 
     private void CheckNames()
