@@ -16,8 +16,7 @@ public class DmaMapEachTests
     public void Deferred_128Pages_OneTrapNoInvalidation_EachPageReachableAndUnmappedAlone()
     {
         var host = Hosts.Default();
-        var driver = host.ProbeDom0();
-        Assert.Equal(0, DmaDevice.Create(driver, Hosts.Nic, new DmaOptions { Policy = UnmapPolicy.Deferred }, out var dma));
+        var dma = host.NicDma(new DmaOptions { Policy = UnmapPolicy.Deferred }, out var driver);
         var gfns = host.RamGfns(0).Where((_, i) => i % 3 == 1).Skip(100).Take(128).ToArray();
         var addresses = new ulong[gfns.Length];
         var host0 = host.Counters;
@@ -49,8 +48,7 @@ public class DmaMapEachTests
     public void Strict_Batch_IsStillOneTrap()
     {
         var host = Hosts.Default();
-        var driver = host.ProbeDom0();
-        Assert.Equal(0, DmaDevice.Create(driver, Hosts.Nic, new DmaOptions { Policy = UnmapPolicy.Strict }, out var dma));
+        var dma = host.NicDma(new DmaOptions { Policy = UnmapPolicy.Strict }, out var driver);
         var gfns = host.RamGfns(0).Skip(40).Take(16).ToArray();
         var addresses = new ulong[gfns.Length];
         var guest0 = driver.Counters;
@@ -68,8 +66,7 @@ public class DmaMapEachTests
     public void APageThatCannotMap_LeavesNothingOfTheBatchMapped()
     {
         var host = Hosts.Default();
-        var driver = host.ProbeDom0();
-        Assert.Equal(0, DmaDevice.Create(driver, Hosts.Nic, new DmaOptions { Policy = UnmapPolicy.Deferred }, out var dma));
+        var dma = host.NicDma(new DmaOptions { Policy = UnmapPolicy.Deferred }, out var driver);
         var gfns = host.RamGfns(0).Skip(10).Take(8).ToArray();
         gfns[5] = 0xFFFF_FFFF; // not backed
         var addresses = new ulong[gfns.Length];
@@ -89,8 +86,7 @@ public class DmaMapEachTests
     public void ShortAddressSpan_IsRefused()
     {
         var host = Hosts.Default();
-        var driver = host.ProbeDom0();
-        Assert.Equal(0, DmaDevice.Create(driver, Hosts.Nic, null, out var dma));
+        var dma = host.NicDma(null, out _);
         var gfns = host.RamGfns(0).Take(4).ToArray();
 
         Assert.Equal(Err(XenErrno.EINVAL), dma!.MapEach(0, gfns, DmaDirection.FromDevice, new ulong[3]));
@@ -104,8 +100,7 @@ public class DmaMapEachTests
     public void IdentityDevice_MapsEachPageAtItsOwnAddress()
     {
         var host = Hosts.Default();
-        var driver = host.ProbeDom0();
-        Assert.Equal(0, DmaDevice.Create(driver, Hosts.Nic, new DmaOptions { Identity = true }, out var dma));
+        var dma = host.NicDma(new DmaOptions { Identity = true }, out _);
         var gfns = host.RamGfns(0).Skip(3).Take(3).ToArray();
         var addresses = new ulong[3];
 

@@ -13,8 +13,7 @@ public class DmaTests
     public void Strict_AfterUnmapReturns_DmaThroughTheOldIovaFaults()
     {
         var host = Hosts.Default();
-        var driver = host.ProbeDom0();
-        Assert.Equal(0, DmaDevice.Create(driver, Hosts.Nic, new DmaOptions { Policy = UnmapPolicy.Strict }, out var dma));
+        var dma = host.NicDma(new DmaOptions { Policy = UnmapPolicy.Strict }, out _);
         Assert.True(dma!.IsProtected);
         Assert.Equal(dma.Domain.ContextNo, host.ContextOf(Hosts.Nic));
         var gfn = host.RamGfns(0)[500];
@@ -66,8 +65,7 @@ public class DmaTests
     public void Deferred_The256thQueuedUnmap_FlushesWithoutTheTimer()
     {
         var host = Hosts.Default();
-        var driver = host.ProbeDom0();
-        Assert.Equal(0, DmaDevice.Create(driver, Hosts.Nic, new DmaOptions { Policy = UnmapPolicy.Deferred }, out var dma));
+        var dma = host.NicDma(new DmaOptions { Policy = UnmapPolicy.Deferred }, out _);
         var ram = host.RamGfns(0);
         var addresses = new ulong[256];
         for (var i = 0; i < 256; i++)
@@ -94,8 +92,7 @@ public class DmaTests
     public void Deferred_ControlPath_OneTrapAndOneInvalidationPer256ScatteredUnmaps()
     {
         var host = Hosts.Default();
-        var driver = host.ProbeDom0();
-        Assert.Equal(0, DmaDevice.Create(driver, Hosts.Nic, new DmaOptions { Policy = UnmapPolicy.Deferred }, out var dma));
+        var dma = host.NicDma(new DmaOptions { Policy = UnmapPolicy.Deferred }, out var driver);
         var ram = host.RamGfns(0);
         var addresses = new ulong[512];
         var beforeMaps = host.Counters;
@@ -131,8 +128,7 @@ public class DmaTests
     public void Strict_ControlPath_OneTrapAndOneInvalidationPerUnmap()
     {
         var host = Hosts.Default();
-        var driver = host.ProbeDom0();
-        Assert.Equal(0, DmaDevice.Create(driver, Hosts.Nic, null, out var dma));
+        var dma = host.NicDma(null, out _);
         var ram = host.RamGfns(0);
         var addresses = Enumerable.Range(0, 64).Select(i =>
         {
@@ -273,8 +269,7 @@ public class DmaTests
     public void Unmap_UnknownAddressOrWrongLength_IsRefused()
     {
         var host = Hosts.Default();
-        var driver = host.ProbeDom0();
-        Assert.Equal(0, DmaDevice.Create(driver, Hosts.Nic, null, out var dma));
+        var dma = host.NicDma(null, out _);
         Assert.Equal(0, dma!.MapSingle(0, host.RamGfns(0)[1], 0, 8192, DmaDirection.ToDevice, out var address));
 
         Assert.Equal(Err(XenErrno.EINVAL), dma.Unmap(0, address, 4096));
@@ -291,8 +286,7 @@ public class DmaTests
     public void IdentityOption_LeavesTheDeviceInContext0_Unprotected()
     {
         var host = Hosts.Default();
-        var driver = host.ProbeDom0();
-        Assert.Equal(0, DmaDevice.Create(driver, Hosts.Nic, new DmaOptions { Identity = true }, out var dma));
+        var dma = host.NicDma(new DmaOptions { Identity = true }, out _);
         var gfn = host.RamGfns(0)[5];
 
         Assert.Equal(0, dma!.MapSingle(0, gfn, 4, 4, DmaDirection.FromDevice, out var address));

@@ -15,38 +15,41 @@ public sealed partial class Machine
     private readonly SegmentRoutes[] _routes;
 
     /// <summary>The requester ID <paramref name="requester"/>'s DMA carries when it reaches the IOMMU (a bridge's, when one aliases it).</summary>
-    public Sbdf DmaRequesterId(Sbdf requester)
-    {
-        var routes = RoutesOf(requester.Segment);
-        var alias = routes?.Alias[requester.Bus] ?? 0;
-        return alias == 0 ? requester : Sbdf.FromDevFn(requester.Segment, (byte)((alias - 1) >> 8), (byte)(alias - 1));
-    }
+    public Sbdf DmaRequesterId(Sbdf requester) => Alias(RoutesOf(requester.Segment), requester);
 
     /// <summary>The unit whose scope holds <paramref name="requesterId"/>.</summary>
     /// <exception cref="InvalidOperationException">no unit's scope holds it.</exception>
-    public IommuUnit UnitFor(Sbdf requesterId) =>
-        FindUnitFor(requesterId) ?? throw new InvalidOperationException($"requester ID {requesterId} is in no IOMMU unit's scope");
+    public IommuUnit UnitFor(Sbdf requesterId) => FindUnitFor(requesterId) ?? throw NoUnit(requesterId);
 
     /// <summary>The unit whose scope holds <paramref name="requesterId"/>, or <see langword="null"/>.</summary>
-    public IommuUnit? FindUnitFor(Sbdf requesterId)
-    {
-        var index = RoutesOf(requesterId.Segment)?.Unit[(ushort)requesterId.Value] ?? 0;
-        return index == 0 ? null : _units[index - 1];
-    }
+    public IommuUnit? FindUnitFor(Sbdf requesterId) => UnitIn(RoutesOf(requesterId.Segment), requesterId);
 
     /// <summary>
-    /// <see cref="DmaRequesterId"/> and <see cref="UnitFor"/> in one routing lookup (the segment's
-    /// tables are found once): the path of every DMA and translation.
+    /// <see cref="DmaRequesterId"/> and <see cref="UnitFor"/> with the segment's tables found once
+    /// (an alias is on the requester's own segment): the path of every DMA and translation.
     /// </summary>
     /// <exception cref="InvalidOperationException">no unit's scope holds the requester ID.</exception>
     private IommuUnit Route(Sbdf requester, out Sbdf requesterId)
     {
         var routes = RoutesOf(requester.Segment);
-        var alias = routes?.Alias[requester.Bus] ?? 0;
-        requesterId = alias == 0 ? requester : Sbdf.FromDevFn(requester.Segment, (byte)((alias - 1) >> 8), (byte)(alias - 1));
-        var index = routes?.Unit[(ushort)requesterId.Value] ?? 0;
-        return index == 0 ? UnitFor(requesterId) : _units[index - 1];
+        requesterId = Alias(routes, requester);
+        return UnitIn(routes, requesterId) ?? throw NoUnit(requesterId);
     }
+
+    private static Sbdf Alias(SegmentRoutes? routes, Sbdf requester)
+    {
+        var alias = routes?.Alias[requester.Bus] ?? 0;
+        return alias == 0 ? requester : Sbdf.FromDevFn(requester.Segment, (byte)((alias - 1) >> 8), (byte)(alias - 1));
+    }
+
+    private IommuUnit? UnitIn(SegmentRoutes? routes, Sbdf requesterId)
+    {
+        var index = routes?.Unit[(ushort)requesterId.Value] ?? 0;
+        return index == 0 ? null : _units[index - 1];
+    }
+
+    private static InvalidOperationException NoUnit(Sbdf requesterId) =>
+        new($"requester ID {requesterId} is in no IOMMU unit's scope");
 
     private SegmentRoutes? RoutesOf(ushort segment)
     {

@@ -1,4 +1,5 @@
 using PvIommu.Abi;
+using PvIommu.Guest.Dma;
 using PvIommu.Hypervisor;
 using PvIommu.Hypervisor.Calls;
 using PvIommu.Hypervisor.Domains;
@@ -38,6 +39,14 @@ internal static class Hosts
         XenIommuDriver.Probe(channel ?? host.Channel(0), host.DevicesOf(0), options);
 
     /// <summary>The domain's RAM gfns, lowest first.</summary>
+    /// <summary>Dom0's driver probed on <paramref name="host"/> and a DMA API for its NIC under <paramref name="options"/>; asserts both came up.</summary>
+    public static DmaDevice NicDma(this Host host, DmaOptions? options, out XenIommuDriver driver)
+    {
+        driver = host.ProbeDom0();
+        Assert.Equal(0, DmaDevice.Create(driver, Nic, options, out var dma));
+        return dma!;
+    }
+
     public static ulong[] RamGfns(this Host host, ushort domid) =>
         [.. host.GetDomain(domid).P2m.Entries().Where(e => P2m.IsRam(e.Entry.Type)).Select(e => e.Gfn).Order()];
 

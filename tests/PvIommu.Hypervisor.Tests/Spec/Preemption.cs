@@ -47,6 +47,14 @@ internal static class Preemption
         return (ret, parked, MapPages.Read(bytes));
     }
 
+    /// <summary><see cref="Map"/>, keeping where each slice ended: the mapped count written back at each boundary.</summary>
+    public static (int Ret, int Parked, MapPages Done, List<uint> Ends) MapSlices(Host host, Guest guest, MapPages op, int wanted)
+    {
+        var ends = new List<uint>();
+        var (ret, parked, done) = Map(host, guest, op, m => ends.Add(m.Mapped), wanted);
+        return (ret, parked, done, ends);
+    }
+
     /// <summary>
     /// Runs <paramref name="call"/> on another thread one slice at a time, calling
     /// <paramref name="onParked"/> between slices whenever <paramref name="isMidCall"/> says the
