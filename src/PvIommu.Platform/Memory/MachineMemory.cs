@@ -16,9 +16,10 @@ namespace PvIommu.Platform.Memory;
 /// A chunk is reserved with <c>calloc</c>, which for 2 MiB maps fresh zero pages that the
 /// operating system backs only when written, so an untouched frame costs nothing even inside
 /// a live chunk. Frames of a chunk are contiguous, as real memory is, so page-table pages
-/// taken from a contiguous arena sit side by side. The simulated machine is little-endian
-/// (as x86 is): device DMA sees the same bytes the words hold. Chunk creation is lock-free,
-/// so vCPUs and devices may race on it. The memory is freed when the object is collected;
+/// taken from a contiguous arena sit side by side; a page-table pool may have all the chunks of
+/// its arena backed as one block (<see cref="TryBackContiguous"/>). The simulated machine is
+/// little-endian (as x86 is): device DMA sees the same bytes the words hold. Reaching a backed
+/// chunk takes no lock and backing one takes a short one, so vCPUs and devices may race on it. The memory is freed when the object is collected;
 /// every holder of a frame pointer holds this object too, so no pointer outlives it.
 /// </remarks>
 public sealed unsafe class MachineMemory
@@ -158,6 +159,47 @@ public sealed unsafe class MachineMemory
     /// <summary>Frames touched in the chunk holding <paramref name="mfn"/> (for tests of sparseness).</summary>
     internal int TouchedInChunk(Mfn mfn) =>
         _touched[mfn.Value >> ChunkShift] is { } bits ? bits.Sum(BitOperations.PopCount) : 0;
+
+    /// <summary>
+    /// Backs every chunk that holds a frame of <paramref name="first"/> .. first + <paramref name="frames"/> − 1
+    /// with one native block, so those frames lie at consecutive host addresses, and returns the
+    /// host address of <paramref name="first"/>; null when one of those chunks is already backed
+    /// (its frames cannot move). Like a chunk, the block costs only the pages that are written.
+    /// </summary>
+    /// <remarks>A page-table pool asks for this: a walk then finds a table from its entry with an
+    /// add, where scattered chunks need a load of the table's pointer (a dependent load per level).</remarks>
+    internal byte* TryBackContiguous(Mfn first, long frames)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(frames, 1);
+        CheckFrame(first);
+        CheckFrame(first + (ulong)(frames - 1));
+        var low = first.Value >> ChunkShift;
+        var high = (first.Value + (ulong)frames - 1) >> ChunkShift;
+        var count = (long)(high - low + 1);
+        lock (_touched)
+        {
+            for (var chunk = low; chunk <= high; chunk++)
+            {
+                if (_touched[chunk] is not null)
+                {
+                    return null;
+                }
+            }
+
+            var allocation = (nint)NativeMemory.AllocZeroed((nuint)((count * ChunkBytes) + Frame.Size));
+            var block = (allocation + Frame.Size - 1) & ~(nint)(Frame.Size - 1);
+            _allocations[low] = allocation;
+            for (var chunk = low; chunk <= high; chunk++)
+            {
+                _chunks[chunk] = block + (nint)((long)(chunk - low) * ChunkBytes);
+                _liveChunks++;
+                GC.AddMemoryPressure(ChunkBytes);
+                Volatile.Write(ref _touched[chunk], new ulong[ChunkFrames / 64]);
+            }
+
+            return (byte*)block + ((long)(first.Value & (ChunkFrames - 1)) * Frame.Size);
+        }
+    }
 
     private ulong[] Materialise(ulong chunk)
     {

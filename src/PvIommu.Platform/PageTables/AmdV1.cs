@@ -84,6 +84,10 @@ public readonly struct AmdV1 : IPteFormat
 
     /// <inheritdoc/>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static ulong AddressField(ulong pte) => pte & AddressMask;
+
+    /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static PteAccess Access(ulong pte) =>
         ((pte & IR) != 0 ? PteAccess.Read : PteAccess.None)
         | ((pte & IW) != 0 ? PteAccess.Write : PteAccess.None)

@@ -31,6 +31,9 @@ public interface IPteFormat
     /// <summary>The frame the entry points to (next table or mapped page).</summary>
     static abstract ulong Address(ulong pte);
 
+    /// <summary>The address field in place (bits 51:12): the byte address of the frame the entry points to.</summary>
+    static abstract ulong AddressField(ulong pte);
+
     /// <summary>The access the entry grants (for a non-leaf: what it lets through).</summary>
     static abstract PteAccess Access(ulong pte);
 }

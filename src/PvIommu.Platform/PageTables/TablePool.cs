@@ -8,7 +8,9 @@ namespace PvIommu.Platform.PageTables;
 /// A fixed, contiguous block of machine frames handed out one at a time as page-table pages:
 /// Xen's per-domain PV-IOMMU arena (2^order pages taken whole at init). It refuses when empty,
 /// and keeps each page's bookkeeping (its words, its count of live entries) beside it so the
-/// table engine needs no map from frame to metadata.
+/// table engine needs no map from frame to metadata. When the block's chunks of machine memory
+/// are still unbacked, the pool has them backed as one native block (<see cref="IsContiguous"/>),
+/// so that a lookup finds the next table with an add instead of a pointer load.
 /// </summary>
 /// <remarks>Not thread-safe: the owner (a domain's IOMMU state) serialises access.</remarks>
 public sealed unsafe class TablePool
@@ -41,7 +43,22 @@ public sealed unsafe class TablePool
         }
 
         _freeCount = pages;
+        var block = memory.TryBackContiguous(first, pages);
+        if (block is not null)
+        {
+            // Frame f of the block lies at Bias + f * 4 KiB: an entry's address field added to
+            // Bias is the host address of the table it points at.
+            Bias = (nint)block - (nint)(first.Value << Frame.Shift);
+            IsContiguous = true;
+        }
     }
+
+    /// <summary>Whether the block's frames lie at consecutive host addresses (see <see cref="Bias"/>).</summary>
+    internal bool IsContiguous { get; }
+
+    /// <summary>When <see cref="IsContiguous"/>: the host address of frame 0 were the block to extend
+    /// down to it, so that a frame's host address is <c>Bias + (mfn &lt;&lt; 12)</c>.</summary>
+    internal nint Bias { get; }
 
     /// <summary>The first frame of the block.</summary>
     public Mfn First { get; }

@@ -72,6 +72,10 @@ public readonly struct VtdSecondLevel : IPteFormat
 
     /// <inheritdoc/>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static ulong AddressField(ulong pte) => pte & AddressMask;
+
+    /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static PteAccess Access(ulong pte) =>
         (PteAccess)(pte & (R | W)) | ((pte & Snp) != 0 ? PteAccess.Cache : PteAccess.None);
 }

@@ -17,6 +17,37 @@ public class MachineMemoryTests
     }
 
     [Fact]
+    public unsafe void BackContiguous_PutsFramesSideBySideAcrossChunks()
+    {
+        var memory = new MachineMemory(4096);
+        var first = memory.TryBackContiguous(new Mfn(300), 1000); // frames 300..1299: chunks 0, 1 and 2
+        Assert.True(first is not null);
+        Assert.Equal(0, memory.TouchedFrames); // backing touches nothing
+        for (var i = 0L; i < 1000; i++)
+        {
+            Assert.Equal((nint)first + (nint)(i * Frame.Size), (nint)memory.WordsPointer(new Mfn(300 + (ulong)i)));
+        }
+
+        // The frames are ordinary frames: written and read through the memory, counted, zero at first.
+        memory.Write(new Mfn(1299), 8, [7]);
+        Assert.Equal(7UL << 0, memory.ReadWord(new Mfn(1299), 1) & 0xFF);
+        Assert.Equal(0UL, memory.ReadWord(new Mfn(511), 0));
+        Assert.Equal(1000, memory.TouchedFrames); // the pointer walk above touched each frame once
+    }
+
+    [Fact]
+    public unsafe void BackContiguous_RefusesWhenAChunkIsAlreadyBacked()
+    {
+        var memory = new MachineMemory(4096);
+        memory.Write(new Mfn(1100), 0, [5]); // chunk 2
+        Assert.True(memory.TryBackContiguous(new Mfn(300), 1000) is null);
+        Assert.Equal(5UL, memory.ReadWord(new Mfn(1100), 0) & 0xFF); // nothing moved
+        Assert.True(memory.TryBackContiguous(new Mfn(0), 512) is not null); // chunk 0 alone is free
+        Assert.True(memory.TryBackContiguous(new Mfn(10), 1) is null); // and is now backed
+        Assert.Throws<ArgumentOutOfRangeException>(() => memory.TryBackContiguous(new Mfn(4000), 200) is null);
+    }
+
+    [Fact]
     public void Untouched_ReadsAsZero()
     {
         var memory = new MachineMemory(1024);

@@ -9,10 +9,22 @@ internal sealed class Harness<TFormat>
 {
     public const ulong PoolMfn = 0x100000;
 
-    public Harness(int poolPages = 512, int levels = 4)
+    /// <param name="poolPages">Pages in the pool.</param>
+    /// <param name="levels">Levels of the table.</param>
+    /// <param name="scattered">Write (then scrub) the pool's last frame before the pool exists, so
+    /// the pool cannot have one contiguous block and its walks go through its page pointers.</param>
+    public Harness(int poolPages = 512, int levels = 4, bool scattered = false)
     {
         Memory = new MachineMemory(PoolMfn + (ulong)poolPages);
+        if (scattered)
+        {
+            var last = new Mfn(PoolMfn + (ulong)poolPages - 1);
+            Memory.Write(last, 0, [1]);
+            Memory.Scrub(last);
+        }
+
         Pool = new TablePool(Memory, new Mfn(PoolMfn), poolPages);
+        Assert.Equal(!scattered, Pool.IsContiguous);
         Assert.True(PageTable.TryCreate<TFormat>(Pool, levels, out var table));
         Table = table;
     }

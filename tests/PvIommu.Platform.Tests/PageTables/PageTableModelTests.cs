@@ -44,18 +44,22 @@ public class PageTableModelTests
         select new Op(kind, Math.Min(dfn + delta, Window - 1), mfnBase + delta, Math.Min(count, Window - Math.Min(dfn + delta, Window - 1)), leaf, access);
 
     [Fact]
-    public void VtdEngine_AgreesWithModel() => Run<VtdSecondLevel>();
+    public void VtdEngine_AgreesWithModel() => Run<VtdSecondLevel>(scattered: false);
 
     [Fact]
-    public void AmdEngine_AgreesWithModel() => Run<AmdV1>();
+    public void AmdEngine_AgreesWithModel() => Run<AmdV1>(scattered: false);
 
-    private static void Run<TFormat>()
+    /// <summary>The same sequences over a pool in scattered chunks (the walk through page pointers).</summary>
+    [Fact]
+    public void VtdEngine_ScatteredPool_AgreesWithModel() => Run<VtdSecondLevel>(scattered: true);
+
+    private static void Run<TFormat>(bool scattered)
         where TFormat : struct, IPteFormat
     {
         for (uint seed = 1; seed <= Seeds; seed++)
         {
             _genOp.Array[1, 40].Sample(
-                ops => Check<TFormat>(ops),
+                ops => Check<TFormat>(ops, scattered),
                 seed: new PCG(seed, seed * 7919UL).ToString(),
                 iter: 1,
                 threads: 1,
@@ -63,10 +67,10 @@ public class PageTableModelTests
         }
     }
 
-    private static void Check<TFormat>(Op[] ops)
+    private static void Check<TFormat>(Op[] ops, bool scattered)
         where TFormat : struct, IPteFormat
     {
-        var h = new Harness<TFormat>(poolPages: 4096);
+        var h = new Harness<TFormat>(poolPages: 4096, scattered: scattered);
         var model = new Dictionary<ulong, (ulong Mfn, PteAccess Access)>();
         foreach (var op in ops)
         {

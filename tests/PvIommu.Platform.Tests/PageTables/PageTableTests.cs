@@ -180,6 +180,41 @@ public class PageTableTests
         Assert.Equal(0, h.Pool.InUse);
     }
 
+    /// <summary>
+    /// Lookups agree with the hardware-style walk over the PTE bytes for every table depth, on a
+    /// pool in one block (the walk adds an entry's address to the pool's bias) and on a scattered
+    /// one (the walk reads page pointers): 4 KiB, 2 MiB and 1 GiB leaves, holes at every level.
+    /// </summary>
+    [Theory]
+    [InlineData(3, false)]
+    [InlineData(4, false)]
+    [InlineData(5, false)]
+    [InlineData(3, true)]
+    [InlineData(4, true)]
+    [InlineData(5, true)]
+    public void TryLookup_AgreesWithWalk_ForEveryDepthAndPoolLayout(int levels, bool scattered)
+    {
+        var h = new Harness<VtdSecondLevel>(poolPages: 64, levels: levels, scattered: scattered);
+        Assert.Equal(PtStatus.Ok, h.Table.Map(0x40000, 0x80000, 1UL << 18, PteAccess.ReadWrite, 3, out _)); // one 1 GiB leaf
+        Assert.Equal(PtStatus.Ok, h.Table.Map(0x200, 0x1400, 512, PteAccess.Read, 2, out _)); // one 2 MiB leaf
+        Assert.Equal(PtStatus.Ok, h.Table.Map(0x7, 0x123, 3, PteAccess.Write | PteAccess.Cache, 1, out _)); // 4 KiB leaves
+        var high = h.Table.MaxDfn; // the top of the width: a path of its own at every level
+        Assert.Equal(PtStatus.Ok, h.Table.Map(high, 0x999, 1, PteAccess.ReadWrite, 1, out _));
+        ulong[] probes = [0, 6, 7, 9, 10, 0x1FF, 0x200, 0x3FF, 0x400, 0x3FFFF, 0x40000, 0x40000 + 0x12345, 0x7FFFF, 0x80000, high - 1, high];
+        foreach (var dfn in probes)
+        {
+            var found = h.Table.TryLookup(dfn, out var leaf);
+            var walk = h.Walk(dfn);
+            Assert.Equal(walk.HasValue, found);
+            if (walk is { } w)
+            {
+                Assert.Equal(w.Mfn, leaf.Mfn);
+                Assert.Equal(w.Level, leaf.Level);
+                Assert.Equal(w.Access, leaf.Access);
+            }
+        }
+    }
+
     [Fact]
     public void Map_BeyondWidth_Throws()
     {
