@@ -186,6 +186,27 @@ public class ScenarioParsingTests
     }
 
     [Fact]
+    public void HostHugePages_OffByDefault_BindsFromFileAndOverride()
+    {
+        var plain = ScenarioParser.Parse(Valid, File);
+        Assert.True(plain.IsOk, plain.Error?.ToString());
+        Assert.False(plain.Scenario!.Host.HugePages);
+
+        var file = ScenarioParser.Parse(Valid.Replace("memory = \"6GiB\"", "memory = \"6GiB\"\nhuge_pages = true", StringComparison.Ordinal), File);
+        Assert.True(file.IsOk, file.Error?.ToString());
+        Assert.True(file.Scenario!.Host.HugePages);
+
+        var set = ScenarioParser.Parse(Valid, File, ["host.huge_pages=true"]);
+        Assert.True(set.IsOk, set.Error?.ToString());
+        Assert.True(set.Scenario!.Host.HugePages);
+
+        var bad = ScenarioParser.Parse(Valid.Replace("memory = \"6GiB\"", "memory = \"6GiB\"\nhuge_pages = 2", StringComparison.Ordinal), File);
+        Assert.False(bad.IsOk);
+        Assert.Equal(7, bad.Error!.Line);
+        Assert.Contains("'huge_pages' must be true or false", bad.Error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void MachineThatDoesNotHoldTogether_IsReportedNotThrown()
     {
         // dmar0 covers only bus 01, so 00:02.0 has no unit.

@@ -62,8 +62,14 @@ internal sealed partial class IommuDmaDevice
         if (_queue.Count > 1 && Driver.Has(CapFlags.DeferredFlush))
         {
             // First in the batch: every later unmap's range falls inside it and merges (spec §4.1).
-            var first = _queue.Min(q => q.Pfn);
-            var end = _queue.Max(q => q.Pfn + q.Pages);
+            var first = ulong.MaxValue;
+            var end = 0UL;
+            foreach (var q in _queue)
+            {
+                first = Math.Min(first, q.Pfn);
+                end = Math.Max(end, q.Pfn + q.Pages);
+            }
+
             calls.Add(_domain.FlushEntry(first, end));
         }
 

@@ -1,6 +1,5 @@
 using System.Numerics;
 using System.Runtime.CompilerServices;
-using System.Runtime.InteropServices;
 
 namespace PvIommu.Platform.Memory;
 
@@ -11,11 +10,11 @@ namespace PvIommu.Platform.Memory;
 /// <remarks>
 /// <code>
 ///  mfn:  [ chunk (mfn &gt;&gt; 9) ][ frame in chunk (9 bits) ]
-///  _chunks[chunk] ─► 2 MiB of native memory, calloc'd on first touch
+///  _chunks[chunk] ─► 2 MiB of native memory, reserved on first touch
 /// </code>
 /// A chunk is reserved with <c>calloc</c>, which for 2 MiB maps fresh zero pages that the
 /// operating system backs only when written, so an untouched frame costs nothing even inside
-/// a live chunk. Frames of a chunk are contiguous, as real memory is, so page-table pages
+/// a live chunk (or, when asked, as a 2 MiB huge page backed whole on its first write). Frames of a chunk are contiguous, as real memory is, so page-table pages
 /// taken from a contiguous arena sit side by side; a page-table pool may have all the chunks of
 /// its arena backed as one block (<see cref="TryBackContiguous"/>). The simulated machine is
 /// little-endian (as x86 is): device DMA sees the same bytes the words hold. Reaching a backed
@@ -29,12 +28,17 @@ public sealed unsafe class MachineMemory
     private const long ChunkBytes = (long)ChunkFrames * Frame.Size;
     private readonly nint[] _chunks;
     private readonly nint[] _allocations;
+    private readonly long[] _allocationBytes;
     private readonly ulong[]?[] _touched;
     private long _touchedFrames;
     private int _liveChunks;
 
     /// <summary>Creates a host memory of <paramref name="frames"/> 4 KiB frames, all zero.</summary>
-    public MachineMemory(ulong frames)
+    /// <param name="frames">Frames the host has.</param>
+    /// <param name="hugePages">Back chunks with 2 MiB transparent huge pages where the operating system
+    /// allows: fewer TLB misses for DMA and walks over many frames, at 2 MiB of resident memory per
+    /// written chunk (see <see cref="NativeBlock"/>).</param>
+    public MachineMemory(ulong frames, bool hugePages = false)
     {
         if (!BitConverter.IsLittleEndian)
         {
@@ -44,20 +48,22 @@ public sealed unsafe class MachineMemory
         ArgumentOutOfRangeException.ThrowIfZero(frames);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(frames, 1UL << 40);
         FrameCount = frames;
+        HugePages = hugePages;
         var chunks = (frames + ChunkFrames - 1) >> ChunkShift;
         _chunks = new nint[chunks];
         _allocations = new nint[chunks];
+        _allocationBytes = new long[chunks];
         _touched = new ulong[]?[chunks];
     }
 
     /// <summary>Frees the native chunks.</summary>
     ~MachineMemory()
     {
-        foreach (var allocation in _allocations)
+        for (var i = 0; i < _allocations.Length; i++)
         {
-            if (allocation != 0)
+            if (_allocations[i] != 0)
             {
-                NativeMemory.Free((void*)allocation);
+                NativeBlock.Free(_allocations[i], _allocationBytes[i], HugePages);
             }
         }
 
@@ -66,6 +72,9 @@ public sealed unsafe class MachineMemory
             GC.RemoveMemoryPressure(_liveChunks * ChunkBytes);
         }
     }
+
+    /// <summary>Whether chunks are asked to be backed by huge pages.</summary>
+    public bool HugePages { get; }
 
     /// <summary>Number of frames the host has.</summary>
     public ulong FrameCount { get; }
@@ -186,9 +195,8 @@ public sealed unsafe class MachineMemory
                 }
             }
 
-            var allocation = (nint)NativeMemory.AllocZeroed((nuint)((count * ChunkBytes) + Frame.Size));
-            var block = (allocation + Frame.Size - 1) & ~(nint)(Frame.Size - 1);
-            _allocations[low] = allocation;
+            _allocations[low] = NativeBlock.Allocate(count * ChunkBytes, HugePages, out var block);
+            _allocationBytes[low] = count * ChunkBytes;
             for (var chunk = low; chunk <= high; chunk++)
             {
                 _chunks[chunk] = block + (nint)((long)(chunk - low) * ChunkBytes);
@@ -210,12 +218,11 @@ public sealed unsafe class MachineMemory
                 return existing;
             }
 
-            // calloc gives lazily zeroed pages but only 16-byte alignment: one extra page lets
-            // every frame start on a 4 KiB boundary, as a frame does, so a table never straddles
+            // Every frame starts on a 4 KiB boundary, as a frame does, so a table never straddles
             // two pages (twice the TLB misses on a random walk).
-            var allocation = (nint)NativeMemory.AllocZeroed((nuint)(ChunkBytes + Frame.Size));
-            _allocations[chunk] = allocation;
-            _chunks[chunk] = (allocation + Frame.Size - 1) & ~(nint)(Frame.Size - 1);
+            _allocations[chunk] = NativeBlock.Allocate(ChunkBytes, HugePages, out var start);
+            _allocationBytes[chunk] = ChunkBytes;
+            _chunks[chunk] = start;
             _liveChunks++;
             GC.AddMemoryPressure(ChunkBytes);
             var bits = new ulong[ChunkFrames / 64];

@@ -99,7 +99,7 @@ internal static class HostBuilder
             {
                 FaultLogCapacity = u.FaultLogCapacity,
             });
-            return new Machine(new MachineMemory(frames), topology, units);
+            return new Machine(new MachineMemory(frames, spec.HugePages), topology, units);
         }
         catch (Exception e) when (e is InvalidOperationException or ArgumentException)
         {

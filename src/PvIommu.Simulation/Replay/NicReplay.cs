@@ -127,6 +127,7 @@ public static class NicReplay
 
         [host]
         memory = "8GiB"
+        huge_pages = true
 
         [[host.iommu]]
         name = "dmar0"

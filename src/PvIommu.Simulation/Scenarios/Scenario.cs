@@ -72,6 +72,13 @@ public sealed record HostSpec
     /// </summary>
     public bool Superpages { get; init; } = true;
 
+    /// <summary>
+    /// Whether the simulated machine's memory is backed by 2 MiB transparent huge pages where the
+    /// operating system allows (fewer TLB misses when devices stream over many frames, 2 MiB of
+    /// resident memory per written chunk). It changes the simulator's speed, nothing it models.
+    /// </summary>
+    public bool HugePages { get; init; }
+
     /// <summary>The IOMMU units (DMAR DRHDs or AMD IVHDs).</summary>
     public IReadOnlyList<IommuSpec> Units { get; init; } = [];
 

@@ -53,6 +53,7 @@ internal static partial class ScenarioBinder
         var cpus = (int)r.Integer("cpus", 4, 1, 1024);
         var preempt = (int)r.Integer("preempt_batch", 256, 1, 1 << 20);
         var superpages = r.Bool("superpages", true);
+        var hugePages = r.Bool("huge_pages", false);
         var units = r.Tables("iommu", "host.iommu").Select(BindUnit).ToList();
         var pci = r.Tables("pci", "host.pci").Select(BindPci).ToList();
         var reserved = r.Tables("reserved", "host.reserved").Select(BindReserved).ToList();
@@ -62,7 +63,7 @@ internal static partial class ScenarioBinder
             throw r.Fail("[host]: expected at least one [[host.iommu]] unit");
         }
 
-        return new HostSpec { MemoryBytes = memory, Cpus = cpus, PreemptBatch = preempt, Superpages = superpages, Units = units, Pci = pci, Reserved = reserved };
+        return new HostSpec { MemoryBytes = memory, Cpus = cpus, PreemptBatch = preempt, Superpages = superpages, HugePages = hugePages, Units = units, Pci = pci, Reserved = reserved };
     }
 
     private static IommuSpec BindUnit(TableReader r)

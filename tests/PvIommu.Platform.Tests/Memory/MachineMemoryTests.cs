@@ -47,6 +47,32 @@ public class MachineMemoryTests
         Assert.Throws<ArgumentOutOfRangeException>(() => memory.TryBackContiguous(new Mfn(4000), 200) is null);
     }
 
+    /// <summary>
+    /// Huge-page backing changes where chunks live, not what they hold: frames read as zero until
+    /// written, count as touched one by one, and (on Linux) each chunk starts on a 2 MiB boundary,
+    /// a contiguous block too.
+    /// </summary>
+    [Fact]
+    public unsafe void HugePages_HoldTheSameBytes_OnTwoMiBBoundaries()
+    {
+        var memory = new MachineMemory(4096, hugePages: true);
+        Assert.True(memory.HugePages);
+        Assert.Equal(0UL, memory.ReadWord(new Mfn(600), 3));
+        memory.Write(new Mfn(600), 24, [0x11, 0x22]);
+        Assert.Equal(0x2211UL, memory.ReadWord(new Mfn(600), 3));
+        Assert.Equal(1, memory.TouchedFrames);
+        var block = memory.TryBackContiguous(new Mfn(1024), 1024);
+        Assert.True(block is not null);
+        memory.Write(new Mfn(2047), 4095, [0x7F]);
+        Assert.Equal(0x7FUL << 56, memory.ReadWord(new Mfn(2047), 511));
+        Assert.Equal(2, memory.TouchedFrames);
+        if (OperatingSystem.IsLinux())
+        {
+            Assert.Equal(0, (nint)memory.WordsPointer(new Mfn(512)) % (2 << 20));
+            Assert.Equal(0, (nint)block % (2 << 20));
+        }
+    }
+
     [Fact]
     public void Untouched_ReadsAsZero()
     {
