@@ -77,19 +77,10 @@ public sealed class ScenarioHostTests : IDisposable
     [Fact]
     public void BootFile_DeviceThatCannotBeAssigned_IsAnErrorAtItsDomainsLine()
     {
-        // The NIC's reserved region lies on the guest's RAM (gfn 0x1000), so Xen cannot map it
-        // 1:1 into the guest's context 0.
-        var text = """
-            [host]
-            memory = "6GiB"
+        // The small valid scenario with a second NIC for a guest, whose reserved region lies on
+        // the guest's RAM (gfn 0x1000), so Xen cannot map it 1:1 into the guest's context 0.
+        var text = ScenarioParsingTests.Valid + """
 
-            [[host.iommu]]
-            name = "dmar0"
-            scope = "include-all"
-
-            [[host.pci]]
-            bdf = "00:02.0"
-            class = "nic"
 
             [[host.pci]]
             bdf = "00:03.0"
@@ -100,12 +91,6 @@ public sealed class ScenarioHostTests : IDisposable
             start = 0x1000
             frames = 16
             devices = ["00:03.0"]
-
-            [[domain]]
-            name = "Domain-0"
-            hardware = true
-            memory = 1024
-            pci = ['00:02.0']
 
             [[domain]]
             name = "guest"

@@ -31,6 +31,15 @@ static int checks_run;
         }                                                                              \
     } while (0)
 
+/* The host's audit (toolstack op "audit", asked as `conn`, a hardware-domain session) is clean. */
+#define CHECK_AUDIT_CLEAN(conn)                                                        \
+    do {                                                                               \
+        char *audit_ = NULL;                                                           \
+        CHECK_RET(0, pviommu_toolstack((conn), "{\"op\":\"audit\"}", &audit_));         \
+        CHECK(strstr(audit_, "\"clean\":true") != NULL);                               \
+        free(audit_);                                                                  \
+    } while (0)
+
 /* The socket the harness started a server on. */
 static const char *test_socket(void)
 {

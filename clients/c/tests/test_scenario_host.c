@@ -44,10 +44,7 @@ int main(void)
     CHECK_RET(-PV_IOMMU_EPERM, pviommu_dma_read(victim, rogue, gpa, back, 8, &fault));
     CHECK_RET(-PV_IOMMU_ENODEV, pviommu_dma_read(dom0, (struct pv_iommu_pci_device){0, 0, 2 << 3}, 0, back, 8, &fault));
 
-    char *result = NULL;
-    CHECK_RET(0, pviommu_toolstack(dom0, "{\"op\":\"audit\"}", &result));
-    CHECK(strstr(result, "\"clean\":true"));
-    free(result);
+    CHECK_AUDIT_CLEAN(dom0);
 
     pviommu_close(victim);
     pviommu_close(dom0);

@@ -162,9 +162,11 @@ public sealed class IovaAllocator
     {
         CheckCpu(cpu);
         var size = BlockPages(pages);
-        if (!_live.Remove(pfn, out var held) || held != size)
+        var removed = _live.Remove(pfn, out var held);
+        if (!removed || held != size)
         {
-            if (held != 0)
+            // A wrong size frees nothing: the block stays live.
+            if (removed)
             {
                 _live[pfn] = held;
             }

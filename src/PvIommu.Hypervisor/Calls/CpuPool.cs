@@ -52,8 +52,7 @@ internal sealed class CpuPool
     {
         lock (_lock)
         {
-            _free++;
-            Monitor.PulseAll(_lock);
+            Release();
             WaitTurn();
         }
     }
@@ -84,13 +83,19 @@ internal sealed class CpuPool
     {
         lock (_lock)
         {
-            _free++;
+            Release();
+        }
+    }
 
-            // A pulse costs a call into the runtime even when nobody sleeps: only waiters need one.
-            if (_queue.Count != 0)
-            {
-                Monitor.PulseAll(_lock);
-            }
+    /// <summary>Frees a CPU and wakes the queue; the caller holds the lock.</summary>
+    private void Release()
+    {
+        _free++;
+
+        // A pulse costs a call into the runtime even when nobody sleeps: only waiters need one.
+        if (_queue.Count != 0)
+        {
+            Monitor.PulseAll(_lock);
         }
     }
 }

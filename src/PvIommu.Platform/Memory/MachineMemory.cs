@@ -14,12 +14,14 @@ namespace PvIommu.Platform.Memory;
 /// </code>
 /// A chunk is reserved with <c>calloc</c>, which for 2 MiB maps fresh zero pages that the
 /// operating system backs only when written, so an untouched frame costs nothing even inside
-/// a live chunk (or, when asked, as a 2 MiB huge page backed whole on its first write). Frames of a chunk are contiguous, as real memory is, so page-table pages
-/// taken from a contiguous arena sit side by side; a page-table pool may have all the chunks of
-/// its arena backed as one block (<see cref="TryBackContiguous"/>). The simulated machine is
+/// a live chunk (or, when asked, with a 2 MiB huge page backed whole on its first write).
+/// Frames of a chunk are contiguous, as real memory is, so page-table pages taken from a
+/// contiguous arena sit side by side; a page-table pool may have all the chunks of its arena
+/// backed as one block (<see cref="TryBackContiguous"/>). The simulated machine is
 /// little-endian (as x86 is): device DMA sees the same bytes the words hold. Reaching a backed
-/// chunk takes no lock and backing one takes a short one, so vCPUs and devices may race on it. The memory is freed when the object is collected;
-/// every holder of a frame pointer holds this object too, so no pointer outlives it.
+/// chunk takes no lock and backing one takes a short one, so vCPUs and devices may race on it.
+/// The memory is freed when the object is collected; every holder of a frame pointer holds
+/// this object too, so no pointer outlives it.
 /// </remarks>
 public sealed unsafe class MachineMemory
 {
@@ -170,10 +172,11 @@ public sealed unsafe class MachineMemory
         _touched[mfn.Value >> ChunkShift] is { } bits ? bits.Sum(BitOperations.PopCount) : 0;
 
     /// <summary>
-    /// Backs every chunk that holds a frame of <paramref name="first"/> .. first + <paramref name="frames"/> − 1
-    /// with one native block, so those frames lie at consecutive host addresses, and returns the
-    /// host address of <paramref name="first"/>; null when one of those chunks is already backed
-    /// (its frames cannot move). Like a chunk, the block costs only the pages that are written.
+    /// Backs every chunk that holds a frame of <paramref name="first"/> .. first +
+    /// <paramref name="frames"/> − 1 with one native block, so those frames lie at consecutive
+    /// host addresses, and returns the host address of <paramref name="first"/>; null when one of
+    /// those chunks is already backed (its frames cannot move). Like a chunk, the block costs only
+    /// the pages that are written.
     /// </summary>
     /// <remarks>A page-table pool asks for this: a walk then finds a table from its entry with an
     /// add, where scattered chunks need a load of the table's pointer (a dependent load per level).</remarks>
@@ -184,7 +187,6 @@ public sealed unsafe class MachineMemory
         CheckFrame(first + (ulong)(frames - 1));
         var low = first.Value >> ChunkShift;
         var high = (first.Value + (ulong)frames - 1) >> ChunkShift;
-        var count = (long)(high - low + 1);
         lock (_touched)
         {
             for (var chunk = low; chunk <= high; chunk++)
@@ -195,17 +197,7 @@ public sealed unsafe class MachineMemory
                 }
             }
 
-            _allocations[low] = NativeBlock.Allocate(count * ChunkBytes, HugePages, out var block);
-            _allocationBytes[low] = count * ChunkBytes;
-            for (var chunk = low; chunk <= high; chunk++)
-            {
-                _chunks[chunk] = block + (nint)((long)(chunk - low) * ChunkBytes);
-                _liveChunks++;
-                GC.AddMemoryPressure(ChunkBytes);
-                Volatile.Write(ref _touched[chunk], new ulong[ChunkFrames / 64]);
-            }
-
-            return (byte*)block + ((long)(first.Value & (ChunkFrames - 1)) * Frame.Size);
+            return (byte*)Back(low, high) + ((long)(first.Value & (ChunkFrames - 1)) * Frame.Size);
         }
     }
 
@@ -213,22 +205,36 @@ public sealed unsafe class MachineMemory
     {
         lock (_touched)
         {
-            if (_touched[chunk] is { } existing)
+            if (_touched[chunk] is null)
             {
-                return existing;
+                Back(chunk, chunk);
             }
 
-            // Every frame starts on a 4 KiB boundary, as a frame does, so a table never straddles
-            // two pages (twice the TLB misses on a random walk).
-            _allocations[chunk] = NativeBlock.Allocate(ChunkBytes, HugePages, out var start);
-            _allocationBytes[chunk] = ChunkBytes;
-            _chunks[chunk] = start;
+            return _touched[chunk]!;
+        }
+    }
+
+    /// <summary>
+    /// Backs chunks <paramref name="low"/> .. <paramref name="high"/>, none backed yet, with one
+    /// block (under the lock); returns the block's start. Each chunk's pointer is written before
+    /// its touched bits, which readers test first.
+    /// </summary>
+    private nint Back(ulong low, ulong high)
+    {
+        // Every frame starts on a 4 KiB boundary, as a frame does, so a table never straddles
+        // two pages (twice the TLB misses on a random walk).
+        var bytes = (long)(high - low + 1) * ChunkBytes;
+        _allocations[low] = NativeBlock.Allocate(bytes, HugePages, out var block);
+        _allocationBytes[low] = bytes;
+        for (var chunk = low; chunk <= high; chunk++)
+        {
+            _chunks[chunk] = block + (nint)((long)(chunk - low) * ChunkBytes);
             _liveChunks++;
             GC.AddMemoryPressure(ChunkBytes);
-            var bits = new ulong[ChunkFrames / 64];
-            Volatile.Write(ref _touched[chunk], bits);
-            return bits;
+            Volatile.Write(ref _touched[chunk], new ulong[ChunkFrames / 64]);
         }
+
+        return block;
     }
 
     private void CheckFrame(Mfn mfn)

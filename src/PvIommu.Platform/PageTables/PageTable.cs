@@ -73,16 +73,17 @@ public sealed unsafe partial class PageTable<TFormat>
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public bool TryLookup(ulong dfn, out PtLeaf leaf) =>
-        _pool.IsContiguous && Levels >= 4 ? TryLookupContiguous(dfn, out leaf) : TryLookupScattered(dfn, out leaf);
+        _pool.IsContiguous ? TryLookupContiguous(dfn, out leaf) : TryLookupScattered(dfn, out leaf);
 
     /// <summary>
-    /// A walk (of four levels or more) over a pool whose frames lie at consecutive host addresses: the next table's
-    /// address is the entry's address field plus the pool's bias, so a step is one load, as
-    /// in a C table that keeps its pages in one block.
+    /// A walk over a pool whose frames lie at consecutive host addresses: the next table's
+    /// address is the entry's address field plus the pool's bias, so a step is one load, as in a
+    /// C table that keeps its pages in one block.
     /// </summary>
     /// <remarks>
     /// Lookups are independent of each other, so the fewer instructions a step takes, the more
     /// walks the CPU keeps in flight while their loads miss: a random lookup is memory-bound.
+    /// The three levels every table has are written out, with constant shifts.
     /// </remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private bool TryLookupContiguous(ulong dfn, out PtLeaf leaf)
@@ -90,10 +91,7 @@ public sealed unsafe partial class PageTable<TFormat>
         var bias = _pool.Bias;
         var words = _pool.Words(_rootPage);
         ulong e;
-        var level = Levels;
-
-        // Above the four levels every table has (a 5-level table's root), a plain loop.
-        for (; level > 4; level--)
+        for (var level = Levels; level > 3; level--)
         {
             e = words[(nuint)(dfn >> (PageLevel.Bits * (level - 1))) & (PageLevel.Entries - 1)];
             if (!TFormat.IsPresent(e) || TFormat.IsLeaf(e, level))
@@ -104,14 +102,7 @@ public sealed unsafe partial class PageTable<TFormat>
             words = (ulong*)(bias + (nint)TFormat.AddressField(e));
         }
 
-        // Levels 4 to 1 written out: constant shifts, and each step one load and two tests.
-        e = words[(nuint)(dfn >> 27) & (PageLevel.Entries - 1)];
-        if (!TFormat.IsPresent(e) || TFormat.IsLeaf(e, 4))
-        {
-            return Ends(e, dfn, 4, out leaf);
-        }
-
-        e = ((ulong*)(bias + (nint)TFormat.AddressField(e)))[(nuint)(dfn >> 18) & (PageLevel.Entries - 1)];
+        e = words[(nuint)(dfn >> 18) & (PageLevel.Entries - 1)];
         if (!TFormat.IsPresent(e) || TFormat.IsLeaf(e, 3))
         {
             return Ends(e, dfn, 3, out leaf);
@@ -127,6 +118,25 @@ public sealed unsafe partial class PageTable<TFormat>
         return Ends(e, dfn, 1, out leaf);
     }
 
+    /// <summary>A walk over a pool whose frames lie in scattered chunks: a step loads the entry, then the next table's page pointer.</summary>
+    private bool TryLookupScattered(ulong dfn, out PtLeaf leaf)
+    {
+        ref var pointers = ref _pool.Pointers;
+        var first = _pool.First.Value;
+        var words = _pool.Words(_rootPage);
+        for (var level = Levels; ; level--)
+        {
+            var e = words[(int)(dfn >> (PageLevel.Bits * (level - 1))) & (PageLevel.Entries - 1)];
+            if (!TFormat.IsPresent(e) || TFormat.IsLeaf(e, level))
+            {
+                return Ends(e, dfn, level, out leaf);
+            }
+
+            // Every table entry points at a live page of the pool (the engine's invariant), so no range check.
+            words = (ulong*)Unsafe.Add(ref pointers, (nint)(TFormat.Address(e) - first));
+        }
+    }
+
     /// <summary>Where a walk stops at <paramref name="level"/>: on a leaf, or on an absent entry.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static bool Ends(ulong e, ulong dfn, int level, out PtLeaf leaf)
@@ -140,34 +150,6 @@ public sealed unsafe partial class PageTable<TFormat>
         var shift = PageLevel.Bits * (level - 1);
         leaf = new PtLeaf(TFormat.Address(e) + (dfn & ((1UL << shift) - 1)), TFormat.Access(e), level);
         return true;
-    }
-
-    /// <summary>A walk over a pool whose frames lie in scattered chunks: a step loads the entry, then the next table's page pointer.</summary>
-    private bool TryLookupScattered(ulong dfn, out PtLeaf leaf)
-    {
-        ref var pointers = ref _pool.Pointers;
-        var first = _pool.First.Value;
-        var words = _pool.Words(_rootPage);
-        var shift = PageLevel.Bits * (Levels - 1);
-        for (var level = Levels; ; level--, shift -= PageLevel.Bits)
-        {
-            var e = words[(int)(dfn >> shift) & (PageLevel.Entries - 1)];
-            if (!TFormat.IsPresent(e))
-            {
-                leaf = default;
-                return false;
-            }
-
-            if (TFormat.IsLeaf(e, level))
-            {
-                leaf = new PtLeaf(TFormat.Address(e) + (dfn & ((1UL << shift) - 1)), TFormat.Access(e), level);
-                return true;
-            }
-
-            // Every table entry points at a live page of the pool (the engine's invariant), so no range check.
-            var mfn = TFormat.Address(e);
-            words = (ulong*)Unsafe.Add(ref pointers, (nint)(mfn - first));
-        }
     }
 
     /// <summary>The live-entry count of a table page (for tests of the reclaim invariant).</summary>

@@ -56,8 +56,7 @@ internal sealed class GuestDriverEnvironment(SimContext context, GuestKernel ker
         ToFrames(pages, gfns);
         var before = context.Meter.Calls(kernel.Driver);
         var ret = dma.MapPages(0, gfns, 0, (ulong)pages.Length << 12, Convert(direction), out iova);
-        Spent += context.Meter.Calls(kernel.Driver) - before;
-        Failures += ret != 0 ? 1 : 0;
+        Account(before, ret);
         if (ret == 0)
         {
             Live[iova >> 12] = ((ulong)pages.Length, direction);
@@ -72,8 +71,7 @@ internal sealed class GuestDriverEnvironment(SimContext context, GuestKernel ker
         ToFrames(pages, gfns);
         var before = context.Meter.Calls(kernel.Driver);
         var ret = dma.MapEach(0, gfns, Convert(direction), iovas);
-        Spent += context.Meter.Calls(kernel.Driver) - before;
-        Failures += ret != 0 ? 1 : 0;
+        Account(before, ret);
         if (ret == 0)
         {
             for (var i = 0; i < pages.Length; i++)
@@ -89,9 +87,15 @@ internal sealed class GuestDriverEnvironment(SimContext context, GuestKernel ker
     {
         var before = context.Meter.Calls(kernel.Driver);
         var ret = dma.Unmap(0, iova, (ulong)pages << 12);
+        Account(before, ret);
+        Live.Remove(iova >> 12);
+    }
+
+    /// <summary>Charges what a call cost since <paramref name="before"/> and counts it when it failed.</summary>
+    private void Account(CallCost before, int ret)
+    {
         Spent += context.Meter.Calls(kernel.Driver) - before;
         Failures += ret != 0 ? 1 : 0;
-        Live.Remove(iova >> 12);
     }
 
     /// <summary>Guest frames of page addresses.</summary>
