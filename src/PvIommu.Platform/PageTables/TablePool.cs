@@ -89,7 +89,13 @@ public sealed unsafe class TablePool
 
         page = _free[--_freeCount];
         _used[page] = 0;
-        _words[page] = (nint)_memory.WordsPointer(First + (ulong)page);
+        var words = _memory.WordsPointer(First + (ulong)page);
+        _words[page] = (nint)words;
+
+        // The page is zero already. Touching it first with a write makes its first use one page
+        // fault: a table is read before it is written, and a read first would map the shared zero
+        // page, then fault again to copy it on the write.
+        *words = 0;
         if (InUse > Peak)
         {
             Peak = InUse;
