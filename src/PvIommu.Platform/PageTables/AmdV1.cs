@@ -72,7 +72,10 @@ public readonly struct AmdV1 : IPteFormat
 
     /// <inheritdoc/>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static bool IsPresent(ulong pte) => (pte & PR) != 0;
+    public static bool IsPresent(ulong pte) => (pte & PresentBits) != 0;
+
+    /// <inheritdoc/>
+    public static ulong PresentBits => PR;
 
     /// <inheritdoc/>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -25,6 +25,10 @@ public interface IPteFormat
     /// <summary>Whether the entry is present (the walk continues or ends in a leaf).</summary>
     static abstract bool IsPresent(ulong pte);
 
+    /// <summary>The bits of which any one set makes an entry present: <see cref="IsPresent"/> is
+    /// <c>(pte &amp; PresentBits) != 0</c> (for tests of several entries at once).</summary>
+    static abstract ulong PresentBits { get; }
+
     /// <summary>Whether a present entry at <paramref name="level"/> is a leaf.</summary>
     static abstract bool IsLeaf(ulong pte, int level);
 

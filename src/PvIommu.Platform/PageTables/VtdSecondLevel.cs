@@ -60,7 +60,10 @@ public readonly struct VtdSecondLevel : IPteFormat
 
     /// <inheritdoc/>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static bool IsPresent(ulong pte) => (pte & (R | W)) != 0;
+    public static bool IsPresent(ulong pte) => (pte & PresentBits) != 0;
+
+    /// <inheritdoc/>
+    public static ulong PresentBits => R | W;
 
     /// <inheritdoc/>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
