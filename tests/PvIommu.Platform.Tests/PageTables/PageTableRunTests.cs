@@ -4,11 +4,11 @@ using PvIommu.Platform.PageTables;
 namespace PvIommu.Platform.Tests.PageTables;
 
 /// <summary>
-/// The leaf fill writes four empty slots at a time and hands the rest of a run to a slot-by-slot
-/// loop: whatever the run's position against those groups of four, the table must hold what
-/// slot-by-slot writing gives.
+/// Map and unmap write (and clear) four slots at a time and hand the rest of a run to a
+/// slot-by-slot loop: whatever the run's position against those groups of four, the table must
+/// hold what slot-by-slot work gives, and an unmap must report every leaf it removes.
 /// </summary>
-public class PageTableFillTests
+public class PageTableRunTests
 {
     public static TheoryData<int, int> BlockerPositions()
     {
@@ -94,6 +94,38 @@ public class PageTableFillTests
         }
     }
 
+    [Theory]
+    [MemberData(nameof(BlockerPositions))]
+    public void Unmap_StopsExactlyAtAHole_Vtd(int start, int hole) => UnmapStopsAtHole<VtdSecondLevel>(start, hole);
+
+    [Theory]
+    [MemberData(nameof(BlockerPositions))]
+    public void Unmap_StopsExactlyAtAHole_Amd(int start, int hole) => UnmapStopsAtHole<AmdV1>(start, hole);
+
+    private static void UnmapStopsAtHole<TFormat>(int start, int hole)
+        where TFormat : struct, IPteFormat
+    {
+        const ulong Base = 4096;
+        const int Count = 48;
+        var h = new Harness<TFormat>();
+        var first = Base + (ulong)start;
+        Assert.Equal(PtStatus.Ok, h.Table.Map(first, 9000, Count, PteAccess.ReadWrite, 1, out _));
+        Assert.Equal(PtStatus.Ok, h.Table.Unmap(first + (ulong)hole, 1, out _));
+        var seen = new Recorder([]);
+
+        Assert.Equal(PtStatus.NotMapped, h.Table.Unmap(first, Count, ref seen, out var done));
+
+        Assert.Equal((ulong)hole, done);
+        Assert.Equal(Enumerable.Range(0, hole).Select(i => (first + (ulong)i, 9000 + (ulong)i, 1UL, PteAccess.ReadWrite)), seen.Leaves);
+        for (var i = 0; i < Count; i++)
+        {
+            Assert.Equal(i > hole ? new PtLeaf(9000 + (ulong)i, PteAccess.ReadWrite, 1) : (PtLeaf?)null, h.Walk(first + (ulong)i));
+        }
+
+        Assert.Equal(Count - hole - 1, h.Table.MappedFrames);
+        Assert.Equal(h.CheckTables(), h.Table.TablePages);
+    }
+
     private static void StopsAtBlocker<TFormat>(int start, int blocker)
         where TFormat : struct, IPteFormat
     {
@@ -116,5 +148,10 @@ public class PageTableFillTests
 
         Assert.Equal(blocker + 1, h.Table.MappedFrames);
         Assert.Equal(h.CheckTables(), h.Table.TablePages);
+    }
+
+    private readonly record struct Recorder(List<(ulong Dfn, ulong Mfn, ulong Frames, PteAccess Access)> Leaves) : ILeafVisitor
+    {
+        public void Removed(ulong dfn, ulong mfn, ulong frames, PteAccess access) => Leaves.Add((dfn, mfn, frames, access));
     }
 }
