@@ -27,6 +27,9 @@ internal sealed class DescriptorRing(int descriptorSize)
     /// <summary>Whether the device owns no descriptor.</summary>
     public bool IsEmpty => Head == Tail;
 
+    /// <summary>Descriptors the device owns: head up to, not including, tail.</summary>
+    public int Posted => Tail >= Head ? Tail - Head : Tail + Count - Head;
+
     public void Configure(ulong ringBase, int count)
     {
         Base = ringBase;

@@ -1,3 +1,6 @@
+using System.Buffers.Binary;
+using PvIommu.Platform.Memory;
+
 namespace PvIommu.Devices.Network;
 
 /// <summary>What became of one frame offered to <see cref="Nic.Receive"/>.</summary>
@@ -28,9 +31,23 @@ public enum RxOutcome
 public sealed partial class Nic
 {
     /// <summary>
-    /// Takes one frame off the wire into the next posted receive buffer: fetch the descriptor
-    /// at RDH (DMA read), write the frame into its buffer (DMA write), write back length and
-    /// DD|EOP (DMA write of bytes 8..15), advance RDH.
+    /// Receive descriptors the NIC holds on chip: it fetches up to this many posted descriptors
+    /// in one DMA read (as the 8254x prefetches into its descriptor cache), never past the ring's
+    /// end, the posted ones or the 4 KiB page of the head's descriptor.
+    /// </summary>
+    public const int RxDescriptorCache = 32;
+
+    private readonly ulong[] _rxCache = new ulong[RxDescriptorCache];
+
+    // Buffer addresses of ring slots head, head + 1, ...: _rxCache[_rxCacheNext] is the head's.
+    private int _rxCached;
+    private int _rxCacheNext;
+
+    /// <summary>
+    /// Takes one frame off the wire into the next posted receive buffer: take the descriptor at
+    /// RDH from the descriptor cache (filled by one DMA read when empty, see
+    /// <see cref="RxDescriptorCache"/>), write the frame into its buffer (DMA write), write back
+    /// length and DD|EOP (DMA write of bytes 8..15), advance RDH.
     /// </summary>
     /// <exception cref="ArgumentException">an empty frame.</exception>
     public RxOutcome Receive(ReadOnlySpan<byte> frame)
@@ -58,12 +75,13 @@ public sealed partial class Nic
         }
 
         var slot = _rx.Address(_rx.Head);
-        if (!Dma.ReadUInt64(slot + RxDescriptor.BufferOffset, out var buffer).IsOk)
+        if (_rxCacheNext == _rxCached && !FetchRxDescriptors(slot))
         {
             _rxDmaErrors++;
             return RxOutcome.DescriptorFault;
         }
 
+        var buffer = _rxCache[_rxCacheNext++];
         var data = Dma.Write(buffer, frame);
         var done = new RxDescriptor(
             buffer,
@@ -83,5 +101,42 @@ public sealed partial class Nic
         _rxFrames++;
         _rxBytes += frame.Length;
         return RxOutcome.Delivered;
+    }
+
+    /// <summary>
+    /// Fills the descriptor cache from the head's slot: one read of every posted descriptor up
+    /// to the cache's size, the ring's end and the end of the slot's 4 KiB page (so the read is
+    /// one translation, and a refused one faults at the head's descriptor as a single read would).
+    /// </summary>
+    /// <returns>False when the read was refused: the cache stays empty and head stays.</returns>
+    private bool FetchRxDescriptors(ulong slot)
+    {
+        var posted = _rx.Posted;
+        var toRingEnd = _rx.Count - _rx.Head;
+        var toPageEnd = (int)((Frame.Size - (slot & (Frame.Size - 1))) / RxDescriptor.Size);
+        var count = Math.Min(Math.Min(RxDescriptorCache, posted), Math.Min(toRingEnd, toPageEnd));
+        Span<byte> descriptors = stackalloc byte[RxDescriptorCache * RxDescriptor.Size];
+        descriptors = descriptors[..(count * RxDescriptor.Size)];
+        _rxCached = 0;
+        _rxCacheNext = 0;
+        if (!Dma.Read(slot, descriptors).IsOk)
+        {
+            return false;
+        }
+
+        for (var i = 0; i < count; i++)
+        {
+            _rxCache[i] = BinaryPrimitives.ReadUInt64LittleEndian(descriptors[((i * RxDescriptor.Size) + RxDescriptor.BufferOffset)..]);
+        }
+
+        _rxCached = count;
+        return true;
+    }
+
+    /// <summary>Forgets the cached descriptors (ring reprogrammed, disabled or reset).</summary>
+    private void DropRxDescriptors()
+    {
+        _rxCached = 0;
+        _rxCacheNext = 0;
     }
 }

@@ -100,6 +100,7 @@ public sealed partial class Nic : IDmaDevice
         ArgumentOutOfRangeException.ThrowIfGreaterThan(bufferSize, MaxBufferSize);
         RxBufferSize = bufferSize;
         _rx.Configure(ringBase, descriptors);
+        DropRxDescriptors();
     }
 
     /// <summary>Programs and enables the transmit ring (TDBA, TDLEN, TCTL.EN); head = tail = 0.</summary>
@@ -116,6 +117,7 @@ public sealed partial class Nic : IDmaDevice
     public void Reset()
     {
         _rx.Disable();
+        DropRxDescriptors();
         _tx.Disable();
         _txLength = 0;
         _txBroken = false;
@@ -123,7 +125,18 @@ public sealed partial class Nic : IDmaDevice
 
     /// <summary>The RDT doorbell: the driver has posted descriptors up to, not including, <paramref name="tail"/>.</summary>
     /// <returns>False, and ignored, when receive is disabled or the index is outside the ring.</returns>
-    public bool WriteRxTail(int tail) => CountTailWrite(_rx.TryWriteTail(tail));
+    public bool WriteRxTail(int tail)
+    {
+        var accepted = CountTailWrite(_rx.TryWriteTail(tail));
+
+        // A tail moved back takes descriptors from the device: cached ones it no longer owns go.
+        if (accepted && _rx.Posted < _rxCached - _rxCacheNext)
+        {
+            DropRxDescriptors();
+        }
+
+        return accepted;
+    }
 
     /// <summary>The TDT doorbell: the driver has posted descriptors up to, not including, <paramref name="tail"/>.</summary>
     /// <returns>False, and ignored, when transmit is disabled or the index is outside the ring.</returns>
