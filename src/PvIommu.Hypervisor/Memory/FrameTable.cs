@@ -100,19 +100,39 @@ public sealed class FrameTable
     }
 
     /// <summary>
-    /// Takes one more reference on a frame the caller knows is allocated and stays so meanwhile
-    /// (its owner's p2m maps it and the owner's lock is held): no compare-exchange loop needed.
+    /// Takes one more reference on each of the <paramref name="count"/> frames from
+    /// <paramref name="first"/>, which the caller knows are allocated and stay so meanwhile (their
+    /// owner's p2m maps them and the owner's lock is held): no compare-exchange loop needed, and
+    /// the frames' entries are found once per chunk, not once per frame.
     /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public void GetRefHeld(Mfn mfn)
+    public void GetRefsHeld(Mfn first, ulong count)
     {
-        ref var e = ref EntryOf(mfn, create: false);
-        var count = Unsafe.IsNullRef(ref e) ? 0 : Interlocked.Increment(ref e.Count);
-        if (count <= 1)
+        var mfn = first.Value;
+        while (count != 0)
         {
-            // Both failures are bugs of the caller; the throw lives out of line so the hot path
-            // (map_pages takes one reference per frame) stays small.
-            RefHeldFailed(ref e, mfn, count);
+            var c = mfn >> ChunkShift;
+            var slot = (int)(mfn & ((1 << ChunkShift) - 1));
+            var n = (int)Math.Min(count, (ulong)((1 << ChunkShift) - slot));
+            var chunk = c < (ulong)_chunks.Length ? _chunks[c] : null;
+            if (chunk is null)
+            {
+                RefHeldFailed(ref Unsafe.NullRef<Entry>(), new Mfn(mfn), 0);
+            }
+
+            ref var e = ref chunk![slot];
+            for (var k = 0; k < n; k++)
+            {
+                var after = Interlocked.Increment(ref Unsafe.Add(ref e, k).Count);
+                if (after <= 1)
+                {
+                    // Both failures are bugs of the caller; the throw lives out of line so the
+                    // hot path (map_pages takes one reference per frame) stays small.
+                    RefHeldFailed(ref Unsafe.Add(ref e, k), new Mfn(mfn + (ulong)k), after);
+                }
+            }
+
+            mfn += (ulong)n;
+            count -= (ulong)n;
         }
     }
 

@@ -95,7 +95,7 @@ internal static class MapPagesHandler
         private ulong _runStart;
         private ulong _runMfn;
         private ulong _runCount;
-        private bool _runHasRefs;
+        private FrameRefs _runRefs;
 
         /// <summary>
         /// Maps up to <paramref name="frames"/> frames; <paramref name="done"/> is how many are
@@ -135,9 +135,9 @@ internal static class MapPagesHandler
                     break;
                 }
 
-                if (_runCount != 0 && (mfn != _runMfn + _runCount || refs != _runHasRefs) && Flush() is { } flushError)
+                if (_runCount != 0 && (mfn != _runMfn + _runCount || refs != _runRefs) && Flush() is { } flushError)
                 {
-                    if (refs)
+                    if (refs == FrameRefs.Taken)
                     {
                         _frames.PutRef(new Mfn(mfn));
                     }
@@ -148,7 +148,7 @@ internal static class MapPagesHandler
 
                 if (_runCount == 0)
                 {
-                    (_runStart, _runMfn, _runHasRefs) = (i, mfn, refs);
+                    (_runStart, _runMfn, _runRefs) = (i, mfn, refs);
                 }
 
                 _runCount++;
@@ -175,13 +175,13 @@ internal static class MapPagesHandler
             return _maxLeafLevel > 1 && _runCount != 0 && ((dfn + i) & Mask) != 0 && (((dfn + _runStart) ^ _runMfn) & Mask) == 0;
         }
 
-        /// <summary>The checks of spec §3 for one frame; takes its reference when it is RAM.</summary>
+        /// <summary>The checks of spec §3 for one frame; says how its reference is had when it is RAM.</summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        private readonly XenErrno? Check(ulong frameGfn, out ulong mfn, out bool refs)
+        private readonly XenErrno? Check(ulong frameGfn, out ulong mfn, out FrameRefs refs)
         {
             var entry = _p2m.Lookup(frameGfn);
             mfn = entry.Mfn.Value;
-            refs = false;
+            refs = FrameRefs.None;
             switch (entry.Type)
             {
                 case P2mType.Invalid:
@@ -194,16 +194,17 @@ internal static class MapPagesHandler
                     return XenErrno.EPERM;
             }
 
-            refs = true;
             if (entry.Type != P2mType.Foreign)
             {
                 // The domain's own RAM: its p2m entry holds the allocation reference, and the
-                // domain lock held here keeps it, so one atomic increment is enough.
-                _frames.GetRefHeld(entry.Mfn);
+                // domain lock held here keeps it, so the run's flush takes the references of
+                // all its frames at once, before their entries are written.
+                refs = FrameRefs.Owed;
                 return null;
             }
 
             // Another domain's frame may be freed meanwhile: take the reference only if it is live.
+            refs = FrameRefs.Taken;
             return _frames.TryGetRef(entry.Mfn) ? null : XenErrno.ENOENT;
         }
 
@@ -215,8 +216,13 @@ internal static class MapPagesHandler
                 return null;
             }
 
+            if (_runRefs == FrameRefs.Owed)
+            {
+                _frames.GetRefsHeld(new Mfn(_runMfn), _runCount);
+            }
+
             var status = context.Table.Map(dfn + _runStart, _runMfn, _runCount, access, _maxLeafLevel, out var mapped);
-            if (status != PtStatus.Ok && _runHasRefs)
+            if (status != PtStatus.Ok && _runRefs != FrameRefs.None)
             {
                 for (var k = mapped; k < _runCount; k++)
                 {
@@ -233,5 +239,18 @@ internal static class MapPagesHandler
                 _ => XenErrno.EADDRINUSE,
             };
         }
+    }
+
+    /// <summary>How a checked frame's page reference is had.</summary>
+    private enum FrameRefs : byte
+    {
+        /// <summary>MMIO: no reference.</summary>
+        None,
+
+        /// <summary>Another domain's frame: taken by the check, so a frame freed meanwhile is refused.</summary>
+        Taken,
+
+        /// <summary>The domain's own RAM: taken for the whole run when it is flushed.</summary>
+        Owed,
     }
 }
