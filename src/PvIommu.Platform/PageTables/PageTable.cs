@@ -91,12 +91,15 @@ public sealed unsafe partial class PageTable<TFormat>
         var bias = _pool.Bias;
         var words = _pool.Words(_rootPage);
         ulong e;
-        for (var level = Levels; level > 3; level--)
+
+        // Levels above 3, counted by their index's shift (27 for level 4): IsLeaf tests the same
+        // bits at every level above 1, so level 4's test serves them all.
+        for (var shift = PageLevel.Bits * (Levels - 1); shift > 18; shift -= PageLevel.Bits)
         {
-            e = words[(nuint)(dfn >> (PageLevel.Bits * (level - 1))) & (PageLevel.Entries - 1)];
-            if (!TFormat.IsPresent(e) || TFormat.IsLeaf(e, level))
+            e = words[(nuint)(dfn >> shift) & (PageLevel.Entries - 1)];
+            if (!TFormat.IsPresent(e) || TFormat.IsLeaf(e, 4))
             {
-                return Ends(e, dfn, level, out leaf);
+                return Ends(e, dfn, (shift / PageLevel.Bits) + 1, out leaf);
             }
 
             words = (ulong*)(bias + (nint)TFormat.AddressField(e));
