@@ -1,6 +1,5 @@
 using PvIommu.Abi;
 using PvIommu.Abi.Structs;
-using PvIommu.Guest.Hypercalls;
 
 namespace PvIommu.Guest;
 
@@ -61,7 +60,7 @@ public sealed partial class PagingDomain
         for (var i = 0; i < chunks.Count; i++)
         {
             var c = chunks[i];
-            calls[i] = IommuOps.Entry(SubOp.MapPages, new MapPages { CtxNo = ContextNo, Gfn = c.Gfn, Dfn = c.Dfn, MapFlags = flags, Pgsize = c.Pgsize, NrPages = c.Pages });
+            calls[i] = Driver.Ops.Entry(SubOp.MapPages, new MapPages { CtxNo = ContextNo, Gfn = c.Gfn, Dfn = c.Dfn, MapFlags = flags, Pgsize = c.Pgsize, NrPages = c.Pages });
         }
 
         if (Driver.Options.BatchRuns)
@@ -96,11 +95,13 @@ public sealed partial class PagingDomain
             {
                 _shadow?.Add(chunk);
             }
-
-            return 0;
+        }
+        else
+        {
+            Undo(chunks, calls);
         }
 
-        Undo(chunks, calls);
+        Driver.Ops.Recycle(calls);
         return error;
     }
 
@@ -141,5 +142,7 @@ public sealed partial class PagingDomain
                 Driver.Ops.Stats.UndoFailures++;
             }
         }
+
+        Driver.Ops.Recycle(undo.Select(u => u.Call));
     }
 }

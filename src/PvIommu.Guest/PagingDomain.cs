@@ -109,6 +109,7 @@ public sealed partial class PagingDomain : IommuDomain
             var entry = UnmapEntry(dfn, n);
             Driver.Ops.Issue([entry]);
             var (ret, done) = CompleteUnmap(entry, dfn);
+            Driver.Ops.Recycle([entry]);
             unmapped += done;
             if (ret != 0)
             {
@@ -136,7 +137,9 @@ public sealed partial class PagingDomain : IommuDomain
 
         var entry = FlushEntry(dfn, dfn + frames);
         Driver.Ops.Issue([entry]);
-        return entry.Result;
+        var ret = entry.Result;
+        Driver.Ops.Recycle([entry]);
+        return ret;
     }
 
     /// <summary>
@@ -158,7 +161,7 @@ public sealed partial class PagingDomain : IommuDomain
 
     /// <summary>An unmap_pages entry of <paramref name="frames"/> 4 KiB pages, for a batch.</summary>
     internal IommuOpCall UnmapEntry(ulong dfn, uint frames) =>
-        Hypercalls.IommuOps.Entry(SubOp.UnmapPages, new UnmapPages { CtxNo = ContextNo, Dfn = dfn, Pgsize = PageSizes.Size4K, NrPages = frames });
+        Driver.Ops.Entry(SubOp.UnmapPages, new UnmapPages { CtxNo = ContextNo, Dfn = dfn, Pgsize = PageSizes.Size4K, NrPages = frames });
 
     /// <summary>
     /// Reads back an issued <see cref="UnmapEntry"/> for device frame <paramref name="dfn"/>
@@ -187,7 +190,7 @@ public sealed partial class PagingDomain : IommuDomain
             var pages = (end - lo + perPage - 1) / perPage;
             if (pages <= uint.MaxValue && (Driver.Capabilities.PgsizeMask & size) != 0)
             {
-                return Hypercalls.IommuOps.Entry(SubOp.FlushPages, new FlushPages { CtxNo = ContextNo, Dfn = lo, Pgsize = size, NrPages = (uint)pages });
+                return Driver.Ops.Entry(SubOp.FlushPages, new FlushPages { CtxNo = ContextNo, Dfn = lo, Pgsize = size, NrPages = (uint)pages });
             }
         }
 

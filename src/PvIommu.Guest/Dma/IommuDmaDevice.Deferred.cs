@@ -98,6 +98,7 @@ internal sealed partial class IommuDmaDevice
         }
 
         _queue.Clear();
+        Driver.Ops.Recycle(calls);
         return error;
     }
 

@@ -12,6 +12,12 @@ internal sealed class IommuOps(IHypercallChannel channel, DriverStats stats)
     // The largest argument struct any sub-op takes (map_pages).
     private const int MaxArgumentSize = MapPages.Size;
 
+    // Most spare entries kept per sub-op (a deferred flush issues 257).
+    private const int SparePerOp = 1024;
+
+    // Spare map, unmap and flush entries, by sub-op number.
+    private readonly Stack<IommuOpCall>?[] _spare = new Stack<IommuOpCall>?[(int)SubOp.LookupPage + 1];
+
     public DriverStats Stats { get; } = stats;
 
     /// <summary>One iommu_op in its own trap; <paramref name="arg"/> comes back with its OUT fields.</summary>
@@ -32,14 +38,47 @@ internal sealed class IommuOps(IHypercallChannel channel, DriverStats stats)
         return ret;
     }
 
-    /// <summary>A multicall entry for <paramref name="op"/> with <paramref name="arg"/> encoded.</summary>
-    public static IommuOpCall Entry<T>(SubOp op, in T arg)
+    /// <summary>
+    /// A multicall entry for <paramref name="op"/> with <paramref name="arg"/> encoded: one given
+    /// back by <see cref="Recycle"/> when there is one (bytes and result cleared), else a new one.
+    /// The hot batches (the deferred flush, a refill's maps) then allocate nothing per entry.
+    /// </summary>
+    public IommuOpCall Entry<T>(SubOp op, in T arg)
         where T : struct, IAbiStruct<T>
     {
-        var bytes = new byte[SubOps.ArgumentSize(op)];
-        arg.Write(bytes);
-        return new IommuOpCall((uint)op, bytes);
+        IommuOpCall call;
+        if (SpareOf(op) is { } spare && spare.TryPop(out var reused))
+        {
+            call = reused;
+            call.Result = 0;
+            Array.Clear(call.Argument);
+        }
+        else
+        {
+            call = new IommuOpCall((uint)op, new byte[SubOps.ArgumentSize(op)]);
+        }
+
+        arg.Write(call.Argument);
+        return call;
     }
+
+    /// <summary>
+    /// Takes back entries from <see cref="Entry{T}"/> whose result and bytes the caller has read
+    /// and no longer holds. An entry not given back is simply collected.
+    /// </summary>
+    public void Recycle(IEnumerable<IommuOpCall> calls)
+    {
+        foreach (var call in calls)
+        {
+            if (SpareOf((SubOp)call.SubOp) is { } spare && spare.Count < SparePerOp && call.Argument.Length == SubOps.ArgumentSize((SubOp)call.SubOp))
+            {
+                spare.Push(call);
+            }
+        }
+    }
+
+    private Stack<IommuOpCall>? SpareOf(SubOp op) =>
+        op is SubOp.MapPages or SubOp.UnmapPages or SubOp.FlushPages ? _spare[(int)op] ??= new Stack<IommuOpCall>() : null;
 
     /// <summary>
     /// The entries in one trap (spec §4.1): each gets its own result, and the invalidations they
