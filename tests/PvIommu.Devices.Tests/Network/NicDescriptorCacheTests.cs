@@ -31,9 +31,7 @@ public sealed class NicDescriptorCacheTests
     [Fact]
     public void Receive_FortyPosted_FetchesThemInTwoReads()
     {
-        _nic.ConfigureRx(RxRing, 64, 4096);
-        Post(RxRing, 0, 40, slot => Buffer(slot));
-        Assert.True(_nic.WriteRxTail(40));
+        Start(RxRing, 64, 40);
 
         for (var i = 0; i < 40; i++)
         {
@@ -53,9 +51,7 @@ public sealed class NicDescriptorCacheTests
     {
         // Three descriptors before the page boundary, four after it.
         var ring = RxRing + 4096 - (3 * RxDescriptor.Size);
-        _nic.ConfigureRx(ring, 8, 4096);
-        Post(ring, 0, 7, slot => Buffer(slot));
-        Assert.True(_nic.WriteRxTail(7));
+        Start(ring, 8, 7);
 
         for (var i = 0; i < 7; i++)
         {
@@ -69,9 +65,7 @@ public sealed class NicDescriptorCacheTests
     [Fact]
     public void Receive_PostedAcrossTheRingEnd_FetchesToTheEndThenFromSlotZero()
     {
-        _nic.ConfigureRx(RxRing, 8, 4096);
-        Post(RxRing, 0, 7, slot => Buffer(slot));
-        _nic.WriteRxTail(7);
+        Start(RxRing, 8, 7);
         for (var i = 0; i < 7; i++)
         {
             _nic.Receive(Bed.Pattern(64, i));
@@ -96,9 +90,7 @@ public sealed class NicDescriptorCacheTests
     {
         // A posted descriptor belongs to the device: one the driver changes after the device has
         // prefetched it is not read again (the driver broke the ring protocol).
-        _nic.ConfigureRx(RxRing, 16, 4096);
-        Post(RxRing, 0, 2, slot => Buffer(slot));
-        _nic.WriteRxTail(2);
+        Start(RxRing, 16, 2);
         _nic.Receive(Bed.Pattern(64, 1));
 
         Post(RxRing, 1, 1, _ => Buffer(9));
@@ -111,9 +103,7 @@ public sealed class NicDescriptorCacheTests
     [Fact]
     public void Receive_TailMovedBack_FetchesTheReturnedSlotsAnew()
     {
-        _nic.ConfigureRx(RxRing, 16, 4096);
-        Post(RxRing, 0, 8, slot => Buffer(slot));
-        _nic.WriteRxTail(8);
+        Start(RxRing, 16, 8);
         _nic.Receive(Bed.Pattern(64, 1));
 
         // The driver takes slots 3..7 back, and reposts slot 1 with another buffer.
@@ -131,9 +121,7 @@ public sealed class NicDescriptorCacheTests
     [Fact]
     public void Receive_AfterResetAndReconfigure_ReadsTheNewRing()
     {
-        _nic.ConfigureRx(RxRing, 16, 4096);
-        Post(RxRing, 0, 4, slot => Buffer(slot));
-        _nic.WriteRxTail(4);
+        Start(RxRing, 16, 4);
         _nic.Receive(Bed.Pattern(64, 1));
 
         _nic.Reset();
@@ -149,9 +137,7 @@ public sealed class NicDescriptorCacheTests
     [Fact]
     public void Receive_FetchRefused_FaultsOnceAtTheHeadsDescriptorAndKeepsTheHead()
     {
-        _nic.ConfigureRx(RxRing, 16, 4096);
-        Post(RxRing, 0, 4, slot => Buffer(slot));
-        _nic.WriteRxTail(4);
+        Start(RxRing, 16, 4);
         _domain.Unmap(0x100);
 
         Assert.Equal(RxOutcome.DescriptorFault, _nic.Receive(Bed.Pattern(64, 1)));
@@ -164,6 +150,14 @@ public sealed class NicDescriptorCacheTests
     }
 
     private static ulong Buffer(int i) => 0x200_000 + ((ulong)i << 12);
+
+    /// <summary>Programs a ring of <paramref name="descriptors"/> at <paramref name="ring"/> and posts buffers 0.. to its first <paramref name="posted"/> slots.</summary>
+    private void Start(ulong ring, int descriptors, int posted)
+    {
+        _nic.ConfigureRx(ring, descriptors, 4096);
+        Post(ring, 0, posted, slot => Buffer(slot));
+        Assert.True(_nic.WriteRxTail(posted));
+    }
 
     private void Post(ulong ring, int first, int count, Func<int, ulong> buffer)
     {
