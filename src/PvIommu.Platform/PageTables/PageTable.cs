@@ -26,6 +26,12 @@ public sealed unsafe partial class PageTable<TFormat>
     private const int MaxLevels = 6;
     private readonly TablePool _pool;
     private readonly int _rootPage;
+
+    // For a lookup over a contiguous pool: the root's entries, the pool's bias, and the index
+    // shift of the top level (27 for 4 levels), read from the table itself, not through the pool.
+    private readonly ulong* _rootWords;
+    private readonly nint _bias;
+    private readonly int _topShift;
     private long _pteWrites;
     private long _mappedFrames;
     private int _tablePages;
@@ -36,6 +42,9 @@ public sealed unsafe partial class PageTable<TFormat>
         _rootPage = rootPage;
         _tablePages = 1;
         Levels = levels;
+        _rootWords = pool.IsContiguous ? pool.Words(rootPage) : null;
+        _bias = pool.Bias;
+        _topShift = PageLevel.Bits * (levels - 1);
     }
 
     /// <summary>Makes an empty table; see <see cref="PageTable.TryCreate{TFormat}"/>.</summary>
@@ -73,7 +82,7 @@ public sealed unsafe partial class PageTable<TFormat>
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public bool TryLookup(ulong dfn, out PtLeaf leaf) =>
-        _pool.IsContiguous ? TryLookupContiguous(dfn, out leaf) : TryLookupScattered(dfn, out leaf);
+        _rootWords is not null ? TryLookupContiguous(dfn, out leaf) : TryLookupScattered(dfn, out leaf);
 
     /// <summary>
     /// A walk over a pool whose frames lie at consecutive host addresses: the next table's
@@ -88,13 +97,13 @@ public sealed unsafe partial class PageTable<TFormat>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private bool TryLookupContiguous(ulong dfn, out PtLeaf leaf)
     {
-        var bias = _pool.Bias;
-        var words = _pool.Words(_rootPage);
+        var bias = _bias;
+        var words = _rootWords;
         ulong e;
 
         // Levels above 3, counted by their index's shift (27 for level 4): IsLeaf tests the same
         // bits at every level above 1, so level 4's test serves them all.
-        for (var shift = PageLevel.Bits * (Levels - 1); shift > 18; shift -= PageLevel.Bits)
+        for (var shift = _topShift; shift > 18; shift -= PageLevel.Bits)
         {
             e = words[(nuint)(dfn >> shift) & (PageLevel.Entries - 1)];
             if (!TFormat.IsPresent(e) || TFormat.IsLeaf(e, 4))
