@@ -31,7 +31,6 @@ public sealed unsafe class MachineMemory
     private readonly nint[] _chunks;
     private readonly nint[] _allocations;
     private readonly long[] _allocationBytes;
-    private readonly bool[] _allocationHuge;
     private readonly ulong[]?[] _touched;
     private long _touchedFrames;
     private int _liveChunks;
@@ -56,7 +55,6 @@ public sealed unsafe class MachineMemory
         _chunks = new nint[chunks];
         _allocations = new nint[chunks];
         _allocationBytes = new long[chunks];
-        _allocationHuge = new bool[chunks];
         _touched = new ulong[]?[chunks];
     }
 
@@ -67,7 +65,7 @@ public sealed unsafe class MachineMemory
         {
             if (_allocations[i] != 0)
             {
-                NativeBlock.Free(_allocations[i], _allocationBytes[i], _allocationHuge[i]);
+                NativeBlock.Free(_allocations[i], _allocationBytes[i], HugePages);
             }
         }
 
@@ -177,16 +175,11 @@ public sealed unsafe class MachineMemory
     /// Backs every chunk that holds a frame of <paramref name="first"/> .. first +
     /// <paramref name="frames"/> − 1 with one native block, so those frames lie at consecutive
     /// host addresses, and returns the host address of <paramref name="first"/>; null when one of
-    /// those chunks is already backed (its frames cannot move). The block is asked for 2 MiB
-    /// transparent huge pages whatever <see cref="HugePages"/> says (see <see cref="NativeBlock"/>):
-    /// it costs nothing until written, then 2 MiB of resident memory per 2 MiB region written.
+    /// those chunks is already backed (its frames cannot move). Like a chunk, the block costs only
+    /// the pages that are written.
     /// </summary>
     /// <remarks>A page-table pool asks for this: a walk then finds a table from its entry with an
-    /// add, where scattered chunks need a load of the table's pointer (a dependent load per level).
-    /// Huge pages suit a pool: it is Xen's arena, one block taken whole, and its tables are read
-    /// at random by walks (fewer TLB misses) and written first as they are taken (one fault per
-    /// 2 MiB instead of one per table; on the machine of docs/performance.md a pass of the `pt`
-    /// benchmark took ~1 ms of faults this way against ~6 ms in 4 KiB pages).</remarks>
+    /// add, where scattered chunks need a load of the table's pointer (a dependent load per level).</remarks>
     internal byte* TryBackContiguous(Mfn first, long frames)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(frames, 1);
@@ -204,7 +197,7 @@ public sealed unsafe class MachineMemory
                 }
             }
 
-            return (byte*)Back(low, high, huge: true) + ((long)(first.Value & (ChunkFrames - 1)) * Frame.Size);
+            return (byte*)Back(low, high) + ((long)(first.Value & (ChunkFrames - 1)) * Frame.Size);
         }
     }
 
@@ -214,7 +207,7 @@ public sealed unsafe class MachineMemory
         {
             if (_touched[chunk] is null)
             {
-                Back(chunk, chunk, HugePages);
+                Back(chunk, chunk);
             }
 
             return _touched[chunk]!;
@@ -226,14 +219,13 @@ public sealed unsafe class MachineMemory
     /// block (under the lock); returns the block's start. Each chunk's pointer is written before
     /// its touched bits, which readers test first.
     /// </summary>
-    private nint Back(ulong low, ulong high, bool huge)
+    private nint Back(ulong low, ulong high)
     {
         // Every frame starts on a 4 KiB boundary, as a frame does, so a table never straddles
         // two pages (twice the TLB misses on a random walk).
         var bytes = (long)(high - low + 1) * ChunkBytes;
-        _allocations[low] = NativeBlock.Allocate(bytes, huge, out var block);
+        _allocations[low] = NativeBlock.Allocate(bytes, HugePages, out var block);
         _allocationBytes[low] = bytes;
-        _allocationHuge[low] = huge;
         for (var chunk = low; chunk <= high; chunk++)
         {
             _chunks[chunk] = block + (nint)((long)(chunk - low) * ChunkBytes);

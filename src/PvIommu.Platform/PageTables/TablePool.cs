@@ -9,9 +9,8 @@ namespace PvIommu.Platform.PageTables;
 /// Xen's per-domain PV-IOMMU arena (2^order pages taken whole at init). It refuses when empty,
 /// and keeps each page's bookkeeping (its words, its count of live entries) beside it so the
 /// table engine needs no map from frame to metadata. When the block's chunks of machine memory
-/// are still unbacked, the pool has them backed as one native block (<see cref="IsContiguous"/>)
-/// in 2 MiB huge pages where the system has them, so that a lookup finds the next table with an
-/// add instead of a pointer load, and its tables share few TLB entries.
+/// are still unbacked, the pool has them backed as one native block (<see cref="IsContiguous"/>),
+/// so that a lookup finds the next table with an add instead of a pointer load.
 /// </summary>
 /// <remarks>Not thread-safe: the owner (a domain's IOMMU state) serialises access.</remarks>
 public sealed unsafe class TablePool

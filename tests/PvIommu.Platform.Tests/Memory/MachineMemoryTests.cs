@@ -36,21 +36,6 @@ public class MachineMemoryTests
     }
 
     [Fact]
-    public unsafe void BackContiguous_StartsTheBlockOnA2MiBBoundaryForHugePages()
-    {
-        // Asked for huge pages even when the memory is not: the block's first chunk starts on a
-        // 2 MiB boundary (Linux; elsewhere the block is page-aligned memory from the C library).
-        var memory = new MachineMemory(4096);
-        var first = memory.TryBackContiguous(new Mfn(600), 100); // chunk 1, frame 88 of it
-
-        var chunkStart = (nint)first - (88 * Frame.Size);
-        Assert.Equal(OperatingSystem.IsLinux() ? 0 : chunkStart % Frame.Size, chunkStart % (2 << 20));
-        Assert.False(memory.HugePages);
-        memory.Write(new Mfn(699), 4095, [5]);
-        Assert.Equal(5UL << 56, memory.ReadWord(new Mfn(699), 511));
-    }
-
-    [Fact]
     public unsafe void BackContiguous_RefusesWhenAChunkIsAlreadyBacked()
     {
         var memory = new MachineMemory(4096);
