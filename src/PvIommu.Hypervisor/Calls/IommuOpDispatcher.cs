@@ -26,7 +26,7 @@ public sealed class IommuOpDispatcher
         ArgumentNullException.ThrowIfNull(caller);
         _host.CountHypercall();
         var flushes = new FlushQueue();
-        var ret = Run(caller, subOp, argument, flushes);
+        var ret = Run(caller, subOp, argument, flushes, cpuHeld: false);
         Drain(flushes);
         return ret;
     }
@@ -38,10 +38,27 @@ public sealed class IommuOpDispatcher
         ArgumentNullException.ThrowIfNull(calls);
         _host.CountMulticall();
         var flushes = new FlushQueue();
-        foreach (var call in calls)
+
+        // The batch holds one CPU from its first entry to its last, as a multicall runs on its
+        // vCPU in Xen. Between entries, and at an entry's preemption point, a vCPU waiting for a
+        // CPU runs first (hypercall_preempt_check() in the multicall loop).
+        _host.Cpus.Enter();
+        try
         {
-            _host.CountHypercall();
-            call.Result = Run(caller, call.SubOp, call.Argument, flushes);
+            for (var i = 0; i < calls.Count; i++)
+            {
+                var call = calls[i];
+                _host.CountHypercall();
+                call.Result = Run(caller, call.SubOp, call.Argument, flushes, cpuHeld: true);
+                if (i + 1 < calls.Count && _host.Cpus.HasWaiters)
+                {
+                    _host.Cpus.Yield();
+                }
+            }
+        }
+        finally
+        {
+            _host.Cpus.Exit();
         }
 
         Drain(flushes);
@@ -55,7 +72,8 @@ public sealed class IommuOpDispatcher
         }
     }
 
-    private int Run(Domain caller, uint subOp, Span<byte> argument, FlushQueue flushes)
+    /// <summary>One call or multicall entry: gate, policy, argument size, then the handler (a multicall's entry runs on the CPU the batch holds).</summary>
+    private int Run(Domain caller, uint subOp, Span<byte> argument, FlushQueue flushes, bool cpuHeld)
     {
         // Entry gate (spec §1): before anything, noop included; the argument is not touched.
         if (!PassesGate(caller))
@@ -76,7 +94,7 @@ public sealed class IommuOpDispatcher
 
         if (op == SubOp.RemoteCmd)
         {
-            return Remote(caller, argument, flushes);
+            return Remote(caller, argument, flushes, cpuHeld);
         }
 
         if (argument.Length != SubOps.ArgumentSize(op))
@@ -89,11 +107,11 @@ public sealed class IommuOpDispatcher
             return XenErrno.EPERM.ToReturnValue();
         }
 
-        return Execute(new CallContext(_host, caller, caller, flushes), op, argument);
+        return Execute(new CallContext(_host, caller, caller, flushes), op, argument, cpuHeld);
     }
 
     /// <summary>remote_cmd (spec §3): the inner sub-op on another domain, with the caller's rights.</summary>
-    private int Remote(Domain caller, Span<byte> argument, FlushQueue flushes)
+    private int Remote(Domain caller, Span<byte> argument, FlushQueue flushes, bool cpuHeld)
     {
         if (argument.Length < RemoteCmd.Size)
         {
@@ -134,16 +152,24 @@ public sealed class IommuOpDispatcher
             return XenErrno.EFAULT.ToReturnValue();
         }
 
-        return op == SubOp.Noop ? 0 : Execute(new CallContext(_host, caller, target, flushes), op, inner);
+        return op == SubOp.Noop ? 0 : Execute(new CallContext(_host, caller, target, flushes), op, inner, cpuHeld);
     }
 
-    /// <summary>The continuation loop: re-issue while the handler reports preemption.</summary>
-    private int Execute(CallContext call, SubOp op, Span<byte> argument)
+    /// <summary>
+    /// The continuation loop: re-issue while the handler reports preemption. A call takes a CPU
+    /// for each invocation and gives it up in between; a multicall's entry (<paramref name="cpuHeld"/>)
+    /// runs on the batch's CPU and yields it in between, behind the vCPUs waiting.
+    /// </summary>
+    private int Execute(CallContext call, SubOp op, Span<byte> argument, bool cpuHeld)
     {
         while (true)
         {
             Outcome outcome;
-            _host.Cpus.Enter();
+            if (!cpuHeld)
+            {
+                _host.Cpus.Enter();
+            }
+
             try
             {
                 lock (call.Target.Lock)
@@ -162,7 +188,10 @@ public sealed class IommuOpDispatcher
             }
             finally
             {
-                _host.Cpus.Exit();
+                if (!cpuHeld)
+                {
+                    _host.Cpus.Exit();
+                }
             }
 
             if (!outcome.Preempted)
@@ -173,6 +202,10 @@ public sealed class IommuOpDispatcher
             // The same call is issued again (-ERESTART never reaches the guest).
             call.IsContinuation = true;
             _host.CountContinuation();
+            if (cpuHeld)
+            {
+                _host.Cpus.Yield();
+            }
         }
     }
 
