@@ -59,13 +59,15 @@ public sealed partial class IommuUnit
         return leaf.Mfn.Value < _memory.FrameCount ? FaultReason.None : FaultReason.NotMapped;
     }
 
-    /// <summary>An IOTLB miss: walk the context's table; cache a present leaf whatever its rights, as hardware does.</summary>
+    /// <summary>
+    /// An IOTLB miss: the context's table is walked (from the cached level-1 table when the
+    /// paging-structure cache has the region's, one word read); a present leaf is cached whatever
+    /// its rights, as hardware does, and so is the level-1 table a full walk reached.
+    /// </summary>
     private bool WalkAndFill(in DeviceContext context, ulong dfn, out IotlbHit leaf)
     {
         _walks++;
-        var walk = Format == PageTableFormat.VtdSecondLevel
-            ? PageWalker.Walk<VtdSecondLevel>(_memory, context.Root, context.Levels, dfn)
-            : PageWalker.Walk<AmdV1>(_memory, context.Root, context.Levels, dfn);
+        var walk = Format == PageTableFormat.VtdSecondLevel ? Walk<VtdSecondLevel>(context, dfn) : Walk<AmdV1>(context, dfn);
         _walkSteps += walk.Steps;
         if (!walk.Found)
         {
@@ -76,5 +78,22 @@ public sealed partial class IommuUnit
         Iotlb.Fill(context.DomainId, dfn, walk.Mfn, walk.Access, walk.Level);
         leaf = new IotlbHit(walk.Mfn, walk.Access, walk.Level);
         return true;
+    }
+
+    private PageWalk Walk<TFormat>(in DeviceContext context, ulong dfn)
+        where TFormat : struct, IPteFormat
+    {
+        if (Iotlb.TryFindLeafTable(context.DomainId, dfn, out var table, out var rights))
+        {
+            return PageWalker.WalkLeafTable<TFormat>(_memory, table, dfn, rights, steps: 1);
+        }
+
+        var walk = PageWalker.Walk<TFormat>(_memory, context.Root, context.Levels, dfn, out var leafTable, out var tableRights);
+        if (leafTable is { } reached)
+        {
+            Iotlb.FillLeafTable(context.DomainId, dfn, reached, tableRights);
+        }
+
+        return walk;
     }
 }

@@ -11,6 +11,10 @@ namespace PvIommu.Platform.Iommu;
 /// Translation Caches": IOTLB page-selective, domain-selective, global; AMD-Vi §2.4
 /// INVALIDATE_IOMMU_PAGES). Not-present results are never cached, so a new mapping needs no
 /// invalidation to become visible (VT-d with Caching Mode clear).
+/// Beside the leaves it keeps a paging-structure cache of present level-2 entries (which 4 KiB
+/// table serves a 2 MiB region), as VT-d's PDE cache does: every invalidation that drops leaves
+/// of a region drops its cached table too, so a table freed after an invalidated unmap is never
+/// read through it.
 /// </summary>
 /// <remarks>
 /// Lookups try 4 KiB, then 2 MiB, then 1 GiB: a hit is a few array reads and no allocation.
@@ -21,6 +25,7 @@ public sealed class Iotlb
     private readonly IotlbArray _small;
     private readonly IotlbArray _large;
     private readonly IotlbArray _huge;
+    private readonly IotlbArray _tables;
     private long _hits;
     private long _misses;
     private long _fills;
@@ -29,6 +34,7 @@ public sealed class Iotlb
     private long _domainInvalidations;
     private long _globalInvalidations;
     private long _entriesInvalidated;
+    private long _tableHits;
 
     /// <summary>An empty IOTLB of the given shape.</summary>
     /// <exception cref="ArgumentOutOfRangeException">a bad geometry.</exception>
@@ -40,6 +46,7 @@ public sealed class Iotlb
         _small = new IotlbArray(1, geometry.Sets4K, geometry.Ways4K);
         _large = new IotlbArray(2, geometry.Sets2M, geometry.Ways2M);
         _huge = new IotlbArray(3, geometry.Sets1G, geometry.Ways1G);
+        _tables = new IotlbArray(2, geometry.TableSets, geometry.TableWays, leaves: false);
     }
 
     /// <summary>The shape.</summary>
@@ -53,6 +60,9 @@ public sealed class Iotlb
 
     /// <summary>Lookups that missed (<see cref="IotlbCounters.Misses"/>, read alone).</summary>
     public long MissCount => _misses;
+
+    /// <summary>Misses whose level-1 table came from the paging-structure cache (one word read instead of a walk).</summary>
+    public long TableHitCount => _tableHits;
 
     /// <summary>A snapshot of the counters.</summary>
     public IotlbCounters Counters => new(
@@ -91,10 +101,29 @@ public sealed class Iotlb
         }
     }
 
+    /// <summary>The level-1 table cached for <paramref name="dfn"/>'s 2 MiB region, and the rights the levels above it grant.</summary>
+    internal bool TryFindLeafTable(ushort domainId, ulong dfn, out Mfn table, out PteAccess rights)
+    {
+        if (_tables.TryFind(domainId, dfn, out var hit))
+        {
+            _tableHits++;
+            (table, rights) = (hit.Mfn, hit.Access);
+            return true;
+        }
+
+        (table, rights) = (default, PteAccess.None);
+        return false;
+    }
+
+    /// <summary>Caches the level-1 table a walk reached for <paramref name="dfn"/>'s 2 MiB region (a present level-2 entry).</summary>
+    internal void FillLeafTable(ushort domainId, ulong dfn, Mfn table, PteAccess rights) =>
+        _tables.Fill(domainId, dfn, table.Value, rights);
+
     /// <summary>
     /// Page-selective invalidation: drops every entry of <paramref name="domainId"/> that overlaps
     /// the <paramref name="count"/> frames from <paramref name="dfn"/>, superpage entries
-    /// included. Zero frames invalidate nothing and are not counted.
+    /// included, and the cached level-1 tables of the 2 MiB regions they touch. Zero frames
+    /// invalidate nothing and are not counted.
     /// </summary>
     /// <returns>Entries dropped.</returns>
     public int InvalidatePages(ushort domainId, Dfn dfn, ulong count)
@@ -109,26 +138,29 @@ public sealed class Iotlb
         var dropped = _small.InvalidateRange(domainId, dfn.Value, last)
             + _large.InvalidateRange(domainId, dfn.Value, last)
             + _huge.InvalidateRange(domainId, dfn.Value, last);
+        _tables.InvalidateRange(domainId, dfn.Value, last);
         _entriesInvalidated += dropped;
         return dropped;
     }
 
-    /// <summary>Domain-selective invalidation: drops every entry of <paramref name="domainId"/>.</summary>
-    /// <returns>Entries dropped.</returns>
+    /// <summary>Domain-selective invalidation: drops every entry of <paramref name="domainId"/>, cached tables included.</summary>
+    /// <returns>Leaf entries dropped.</returns>
     public int InvalidateDomain(ushort domainId)
     {
         _domainInvalidations++;
         var dropped = _small.InvalidateDomain(domainId) + _large.InvalidateDomain(domainId) + _huge.InvalidateDomain(domainId);
+        _tables.InvalidateDomain(domainId);
         _entriesInvalidated += dropped;
         return dropped;
     }
 
-    /// <summary>Global invalidation: drops every entry.</summary>
-    /// <returns>Entries dropped.</returns>
+    /// <summary>Global invalidation: drops every entry, cached tables included.</summary>
+    /// <returns>Leaf entries dropped.</returns>
     public int InvalidateAll()
     {
         _globalInvalidations++;
         var dropped = _small.InvalidateAll() + _large.InvalidateAll() + _huge.InvalidateAll();
+        _tables.InvalidateAll();
         _entriesInvalidated += dropped;
         return dropped;
     }

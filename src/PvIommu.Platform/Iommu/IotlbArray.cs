@@ -27,13 +27,18 @@ internal sealed class IotlbArray
     private readonly int _shift;
     private readonly ulong _offsetMask;
 
-    internal IotlbArray(int level, int sets, int ways)
+    /// <param name="level">The level whose entries are cached: the tag is dfn &gt;&gt; 9 × (level − 1).</param>
+    /// <param name="sets">Sets (a power of two).</param>
+    /// <param name="ways">Ways.</param>
+    /// <param name="leaves">Leaves (a hit adds the dfn's offset inside the leaf to its frame), or
+    /// table pointers (a hit is the frame as cached).</param>
+    internal IotlbArray(int level, int sets, int ways, bool leaves = true)
     {
         Level = level;
         _ways = ways;
         _setMask = (uint)sets - 1;
         _shift = PageLevel.Bits * (level - 1);
-        _offsetMask = PageLevel.Frames(level) - 1;
+        _offsetMask = leaves ? PageLevel.Frames(level) - 1 : 0;
         _entries = new Entry[sets * ways];
         _next = new byte[sets];
     }

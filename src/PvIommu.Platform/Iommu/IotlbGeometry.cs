@@ -16,8 +16,18 @@ public sealed record IotlbGeometry(int Sets4K, int Ways4K, int Sets2M, int Ways2
     /// <summary>Most ways an array may have.</summary>
     public const int MaxWays = 64;
 
-    /// <summary>A modest default: 512 4 KiB entries (64 × 8), 64 2 MiB entries (16 × 4), 16 1 GiB entries (4 × 4).</summary>
+    /// <summary>A modest default: 512 4 KiB entries (64 × 8), 64 2 MiB entries (16 × 4), 16 1 GiB entries (4 × 4), and 64 cached level-2 entries (16 × 4).</summary>
     public static IotlbGeometry Default { get; } = new(64, 8, 16, 4, 4, 4);
+
+    /// <summary>
+    /// Sets of the paging-structure cache of level-2 entries (VT-d's PDE cache among its paging-structure caches; a power
+    /// of two): each entry remembers which 4 KiB table serves a 2 MiB region, so a miss in the
+    /// IOTLB that hits here reads one page-table word instead of the whole walk.
+    /// </summary>
+    public int TableSets { get; init; } = 16;
+
+    /// <summary>Ways of the paging-structure cache.</summary>
+    public int TableWays { get; init; } = 4;
 
     /// <summary>Total entries over all sizes.</summary>
     public int Capacity => (Sets4K * Ways4K) + (Sets2M * Ways2M) + (Sets1G * Ways1G);
@@ -29,6 +39,7 @@ public sealed record IotlbGeometry(int Sets4K, int Ways4K, int Sets2M, int Ways2
         Check(Sets4K, Ways4K, nameof(Sets4K));
         Check(Sets2M, Ways2M, nameof(Sets2M));
         Check(Sets1G, Ways1G, nameof(Sets1G));
+        Check(TableSets, TableWays, nameof(TableSets));
     }
 
     private static void Check(int sets, int ways, string name)

@@ -28,6 +28,16 @@ public static class PageWalker
     /// <typeparam name="TFormat">The PTE format (<see cref="VtdSecondLevel"/> or <see cref="AmdV1"/>).</typeparam>
     /// <exception cref="ArgumentOutOfRangeException">levels outside 1–6, or a dfn wider than the table (the caller checks the width first).</exception>
     public static PageWalk Walk<TFormat>(MachineMemory memory, Mfn root, int levels, ulong dfn)
+        where TFormat : struct, IPteFormat =>
+        Walk<TFormat>(memory, root, levels, dfn, out _, out _);
+
+    /// <summary>
+    /// <see cref="Walk{TFormat}(MachineMemory, Mfn, int, ulong)"/>, also telling which level-1
+    /// table the walk reached and the rights the levels above it granted (for the unit's
+    /// paging-structure cache); <paramref name="leafTable"/> is null when the walk stopped above
+    /// level 1.
+    /// </summary>
+    internal static PageWalk Walk<TFormat>(MachineMemory memory, Mfn root, int levels, ulong dfn, out Mfn? leafTable, out PteAccess tableRights)
         where TFormat : struct, IPteFormat
     {
         ArgumentNullException.ThrowIfNull(memory);
@@ -38,17 +48,12 @@ public static class PageWalker
 
         var table = root;
         var rights = PteAccess.ReadWrite;
-        for (var level = levels; level >= 1; level--)
+        leafTable = null;
+        tableRights = PteAccess.None;
+        for (var level = levels; level > 1; level--)
         {
             var steps = levels - level + 1;
-            if (!memory.Contains(table))
-            {
-                // A table pointer past host memory: the read completes with an error, not a PTE.
-                return PageWalk.NotPresent(level, steps);
-            }
-
-            var pte = memory.ReadWord(table, PageLevel.Index(dfn, level));
-            if (!TFormat.IsPresent(pte))
+            if (!Read<TFormat>(memory, table, level, dfn, out var pte))
             {
                 return PageWalk.NotPresent(level, steps);
             }
@@ -63,8 +68,36 @@ public static class PageWalker
             table = new Mfn(TFormat.Address(pte));
         }
 
-        // Unreachable: level 1 entries are always leaves.
-        return PageWalk.NotPresent(1, levels);
+        leafTable = table;
+        tableRights = rights;
+        return WalkLeafTable<TFormat>(memory, table, dfn, rights, levels);
+    }
+
+    /// <summary>
+    /// The last step of a walk: the 4 KiB entry of <paramref name="dfn"/> in the level-1 table
+    /// <paramref name="table"/>, under the <paramref name="rights"/> the levels above granted.
+    /// <paramref name="steps"/> counts the words read, this one included.
+    /// </summary>
+    internal static PageWalk WalkLeafTable<TFormat>(MachineMemory memory, Mfn table, ulong dfn, PteAccess rights, int steps)
+        where TFormat : struct, IPteFormat
+    {
+        if (!Read<TFormat>(memory, table, 1, dfn, out var pte))
+        {
+            return PageWalk.NotPresent(1, steps);
+        }
+
+        var access = TFormat.Access(pte);
+        return Leaf<TFormat>(pte, 1, dfn, (rights & access) | (access & PteAccess.Cache), steps);
+    }
+
+    /// <summary>Reads the entry of <paramref name="dfn"/> at <paramref name="level"/>; false when the table lies past host memory or the entry is not present.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static bool Read<TFormat>(MachineMemory memory, Mfn table, int level, ulong dfn, out ulong pte)
+        where TFormat : struct, IPteFormat
+    {
+        // A table pointer past host memory: the read completes with an error, not a PTE.
+        pte = memory.Contains(table) ? memory.ReadWord(table, PageLevel.Index(dfn, level)) : 0;
+        return TFormat.IsPresent(pte);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
