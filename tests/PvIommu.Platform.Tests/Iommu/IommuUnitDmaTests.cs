@@ -9,16 +9,16 @@ namespace PvIommu.Platform.Tests.Iommu;
 public abstract class IommuUnitDmaTests<TFormat>
     where TFormat : struct, IPteFormat
 {
-    protected const ushort Did = 7;
-    protected static readonly Sbdf Nic = new(0, 3, 0, 0);
+    protected const ushort Did = UnitBed<TFormat>.Did;
+    protected static readonly Sbdf Nic = UnitBed<TFormat>.Nic;
     private readonly HandTables<TFormat> _tables;
 
     protected IommuUnitDmaTests()
     {
-        Memory = new MachineMemory(1UL << 20);
-        Unit = new IommuUnit(new IommuUnitDescription("u0", TFormat.Kind, 5, 0, DeviceScope.IncludeAll), Memory);
-        _tables = new HandTables<TFormat>(Memory, 0x100, 4);
-        Unit.SetContext(Nic, DeviceContext.Translated(Did, _tables.Root, 4));
+        var bed = new UnitBed<TFormat>();
+        Memory = bed.Memory;
+        Unit = bed.Unit;
+        _tables = bed.Tables;
     }
 
     protected MachineMemory Memory { get; }

@@ -13,17 +13,16 @@ namespace PvIommu.Platform.Tests.Iommu;
 public abstract class IommuUnitTableCacheTests<TFormat>
     where TFormat : struct, IPteFormat
 {
-    private const ushort Did = 7;
-    private static readonly Sbdf _nic = new(0, 3, 0, 0);
+    private const ushort Did = UnitBed<TFormat>.Did;
+    private static readonly Sbdf _nic = UnitBed<TFormat>.Nic;
     private readonly HandTables<TFormat> _tables;
     private readonly IommuUnit _unit;
 
     protected IommuUnitTableCacheTests()
     {
-        var memory = new MachineMemory(1UL << 20);
-        _unit = new IommuUnit(new IommuUnitDescription("u0", TFormat.Kind, 5, 0, DeviceScope.IncludeAll), memory);
-        _tables = new HandTables<TFormat>(memory, 0x100, 4);
-        _unit.SetContext(_nic, DeviceContext.Translated(Did, _tables.Root, 4));
+        var bed = new UnitBed<TFormat>();
+        _unit = bed.Unit;
+        _tables = bed.Tables;
         _tables.Map(0x10, 0x2000, 1, PteAccess.ReadWrite);
         _tables.Map(0x11, 0x3000, 1, PteAccess.Read);
         _tables.Map(0x10 + 512, 0x4000, 1, PteAccess.ReadWrite);
