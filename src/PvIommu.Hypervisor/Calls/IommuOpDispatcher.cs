@@ -156,22 +156,22 @@ public sealed class IommuOpDispatcher
     }
 
     /// <summary>
-    /// The continuation loop: re-issue while the handler reports preemption. A call takes a CPU
-    /// for each invocation and gives it up in between; a multicall's entry (<paramref name="cpuHeld"/>)
-    /// runs on the batch's CPU and yields it in between, behind the vCPUs waiting.
+    /// The continuation loop: re-issue while the handler reports preemption. The call holds a CPU
+    /// from its first invocation to its last (a multicall's entry runs on the CPU the batch holds,
+    /// <paramref name="cpuHeld"/>) and yields it between two, behind the vCPUs waiting.
     /// </summary>
     private int Execute(CallContext call, SubOp op, Span<byte> argument, bool cpuHeld)
     {
-        while (true)
+        if (!cpuHeld)
         {
-            Outcome outcome;
-            if (!cpuHeld)
-            {
-                _host.Cpus.Enter();
-            }
+            _host.Cpus.Enter();
+        }
 
-            try
+        try
+        {
+            while (true)
             {
+                Outcome outcome;
                 lock (call.Target.Lock)
                 {
                     outcome = call.Target.IsDying ? XenErrno.ENOENT : Dispatch(call, op, argument);
@@ -185,26 +185,24 @@ public sealed class IommuOpDispatcher
                         call.Flushes.Drain(_host);
                     }
                 }
-            }
-            finally
-            {
-                if (!cpuHeld)
+
+                if (!outcome.Preempted)
                 {
-                    _host.Cpus.Exit();
+                    return outcome.Ret;
                 }
-            }
 
-            if (!outcome.Preempted)
-            {
-                return outcome.Ret;
-            }
-
-            // The same call is issued again (-ERESTART never reaches the guest).
-            call.IsContinuation = true;
-            _host.CountContinuation();
-            if (cpuHeld)
-            {
+                // The same call is issued again (-ERESTART never reaches the guest), once the
+                // vCPUs that made it stop have run.
+                call.IsContinuation = true;
+                _host.CountContinuation();
                 _host.Cpus.Yield();
+            }
+        }
+        finally
+        {
+            if (!cpuHeld)
+            {
+                _host.Cpus.Exit();
             }
         }
     }

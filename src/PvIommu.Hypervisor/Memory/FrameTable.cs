@@ -110,16 +110,14 @@ public sealed class FrameTable
         var mfn = first.Value;
         while (count != 0)
         {
-            var c = mfn >> ChunkShift;
-            var slot = (int)(mfn & ((1 << ChunkShift) - 1));
-            var n = (int)Math.Min(count, (ulong)((1 << ChunkShift) - slot));
-            var chunk = c < (ulong)_chunks.Length ? _chunks[c] : null;
-            if (chunk is null)
+            // The frames up to the end of the first one's chunk lie side by side in the chunk.
+            var n = (int)Math.Min(count, (ulong)((1 << ChunkShift) - (int)(mfn & ((1 << ChunkShift) - 1))));
+            ref var e = ref EntryOf(new Mfn(mfn), create: false);
+            if (Unsafe.IsNullRef(ref e))
             {
-                RefHeldFailed(ref Unsafe.NullRef<Entry>(), new Mfn(mfn), 0);
+                RefHeldFailed(ref e, new Mfn(mfn), 0);
             }
 
-            ref var e = ref chunk![slot];
             for (var k = 0; k < n; k++)
             {
                 var after = Interlocked.Increment(ref Unsafe.Add(ref e, k).Count);

@@ -20,9 +20,9 @@ public sealed record IotlbGeometry(int Sets4K, int Ways4K, int Sets2M, int Ways2
     public static IotlbGeometry Default { get; } = new(64, 8, 16, 4, 4, 4);
 
     /// <summary>
-    /// Sets of the paging-structure cache of level-2 entries (VT-d's PDE cache among its paging-structure caches; a power
-    /// of two): each entry remembers which 4 KiB table serves a 2 MiB region, so a miss in the
-    /// IOTLB that hits here reads one page-table word instead of the whole walk.
+    /// Sets of the paging-structure cache of level-2 entries (a power of two; VT-d's PDE cache):
+    /// each entry remembers which 4 KiB table serves a 2 MiB region, so a miss in the IOTLB that
+    /// hits here reads one page-table word instead of the whole walk.
     /// </summary>
     public int TableSets { get; init; } = 16;
 

@@ -27,43 +27,26 @@ public class MulticallCpuTests
         Assert.Equal(0, domU.Init(4, 4));
         var small = domU.Alloc().Ctx;
         var calls = Enumerable.Range(0, Entries)
-            .Select(i => Entry(new MapPages { CtxNo = ctx, Gfn = dom0.FirstRamGfn + (ulong)(i % 512), Dfn = 0x1000 + (ulong)i, NrPages = 1, MapFlags = Guest.RW, Pgsize = PageSizes.Size4K }))
+            .Select(i => Hosts.Entry(SubOp.MapPages, new MapPages { CtxNo = ctx, Gfn = dom0.FirstRamGfn + (ulong)(i % 512), Dfn = 0x1000 + (ulong)i, NrPages = 1, MapFlags = Guest.RW, Pgsize = PageSizes.Size4K }))
             .ToArray();
         var before = host.Counters;
 
-        // Line both up behind the test's hold on the CPU: the batch first, the DomU's map second.
-        // When the map returns, the batch must still have entries to run (it takes milliseconds).
-        var entriesRunBeforeTheMapEnded = long.MaxValue;
-        Task batch, smallMap;
-        host.Cpus.Enter();
-        try
-        {
-            batch = Task.Factory.StartNew(
-                () =>
-                {
-                    dom0.Channel.Multicall(calls);
-                },
-                CancellationToken.None,
-                TaskCreationOptions.LongRunning,
-                TaskScheduler.Default);
-            Assert.True(SpinWait.SpinUntil(() => host.Cpus.Waiting == 1, TimeSpan.FromMinutes(1)), "the multicall never queued");
-            smallMap = Task.Factory.StartNew(
-                () =>
-                {
-                    Assert.Equal(0, domU.Map(small, 0, 0x100, 1).Ret);
-                    entriesRunBeforeTheMapEnded = host.Counters.Hypercalls - before.Hypercalls - 1;
-                },
-                CancellationToken.None,
-                TaskCreationOptions.LongRunning,
-                TaskScheduler.Default);
-            Assert.True(SpinWait.SpinUntil(() => host.Cpus.Waiting == 2, TimeSpan.FromMinutes(1)), "the DomU's map never queued");
-        }
-        finally
-        {
-            host.Cpus.Exit();
-        }
-
+        // The batch queues first, the DomU's map second. When the map returns, the batch must
+        // still have entries to run (it takes milliseconds).
+        var (batch, smallMap) = OneCpu.LineUp(
+            host,
+            () =>
+            {
+                dom0.Channel.Multicall(calls);
+                return 0;
+            },
+            _ =>
+            {
+                Assert.Equal(0, domU.Map(small, 0, 0x100, 1).Ret);
+                return host.Counters.Hypercalls - before.Hypercalls - 1;
+            });
         await Task.WhenAll(batch, smallMap).WaitAsync(TimeSpan.FromMinutes(2));
+        var entriesRunBeforeTheMapEnded = await smallMap;
 
         Assert.True(entriesRunBeforeTheMapEnded < Entries / 2, $"the DomU's map ended after {entriesRunBeforeTheMapEnded} of the batch's {Entries} entries");
         Assert.All(calls, c => Assert.Equal(0, c.Result));
@@ -76,10 +59,4 @@ public class MulticallCpuTests
         host.AssertNoLeaks();
     }
 
-    private static IommuOpCall Entry(MapPages arg)
-    {
-        var bytes = new byte[MapPages.Size];
-        arg.Write(bytes);
-        return new IommuOpCall((uint)SubOp.MapPages, bytes);
-    }
 }

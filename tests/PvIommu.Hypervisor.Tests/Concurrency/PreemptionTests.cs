@@ -80,36 +80,21 @@ public class PreemptionTests
         var small = domU.Alloc().Ctx;
         var gfn = dom0.FirstRamGfn;
 
-        // Line the calls up on the one CPU, whatever the OS scheduler does: the big call queues
-        // first and the DomU's first map behind it (its noop needs no CPU), so the big call sees
-        // it at its first slice.
-        host.Cpus.Enter();
+        // The big call queues first and the DomU's first map behind it (its noop needs no CPU),
+        // so the big call sees it at its first slice.
         var clock = Stopwatch.StartNew();
         var bigStart = TimeSpan.MaxValue;
         var bigEnd = TimeSpan.MaxValue;
-        Task<(int Ret, MapPages Map)> bigCall;
-        Task<List<(SubOp Op, TimeSpan Start, TimeSpan End)>> smallCalls;
-        try
-        {
-            bigCall = Task.Factory.StartNew(
-                () =>
-                {
-                    bigStart = clock.Elapsed;
-                    var result = dom0.Map(big, gfn, 0, BigPages);
-                    bigEnd = clock.Elapsed;
-                    return result;
-                },
-                CancellationToken.None,
-                TaskCreationOptions.LongRunning,
-                TaskScheduler.Default);
-            Assert.True(SpinWait.SpinUntil(() => host.Cpus.Waiting == 1, TimeSpan.FromMinutes(1)), "the big call never queued");
-            smallCalls = Task.Factory.StartNew(() => SmallCalls(domU, small, bigCall, clock), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
-            Assert.True(SpinWait.SpinUntil(() => host.Cpus.Waiting == 2, TimeSpan.FromMinutes(1)), "the DomU's first map never queued");
-        }
-        finally
-        {
-            host.Cpus.Exit();
-        }
+        var (bigCall, smallCalls) = OneCpu.LineUp(
+            host,
+            () =>
+            {
+                bigStart = clock.Elapsed;
+                var result = dom0.Map(big, gfn, 0, BigPages);
+                bigEnd = clock.Elapsed;
+                return result;
+            },
+            big => SmallCalls(domU, small, big, clock));
 
         var (ret, map) = await bigCall.WaitAsync(TimeSpan.FromMinutes(2));
         var done = await smallCalls.WaitAsync(TimeSpan.FromMinutes(2));

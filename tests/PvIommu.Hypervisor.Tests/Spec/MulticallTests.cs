@@ -217,12 +217,4 @@ public class MulticallTests
         Assert.Equal(0, dom0.Free(ctx));
         host.AssertNoLeaks();
     }
-
-    private static IommuOpCall Entry<T>(SubOp op, T arg)
-        where T : struct, IAbiStruct<T>
-    {
-        var bytes = new byte[SubOps.ArgumentSize(op)];
-        arg.Write(bytes);
-        return new IommuOpCall((uint)op, bytes);
-    }
 }

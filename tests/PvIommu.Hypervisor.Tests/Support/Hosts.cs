@@ -1,4 +1,5 @@
 using PvIommu.Abi;
+using PvIommu.Abi.Structs;
 using PvIommu.Hypervisor.Toolstack;
 
 namespace PvIommu.Hypervisor.Tests.Support;
@@ -16,4 +17,13 @@ internal static class Hosts
     public static void AssertNoLeaks(this Host host) => Assert.Empty(host.Audit());
 
     public static int Err(XenErrno errno) => errno.ToReturnValue();
+
+    /// <summary>A multicall entry for <paramref name="op"/> with <paramref name="arg"/> encoded.</summary>
+    public static IommuOpCall Entry<T>(SubOp op, T arg)
+        where T : struct, IAbiStruct<T>
+    {
+        var bytes = new byte[SubOps.ArgumentSize(op)];
+        arg.Write(bytes);
+        return new IommuOpCall((uint)op, bytes);
+    }
 }
