@@ -196,6 +196,72 @@ public sealed class IotlbTests
     }
 
     [Theory]
+    [InlineData(1, 1)]
+    [InlineData(2, 3)]
+    [InlineData(4, 5)]
+    [InlineData(2, 8)]
+    [InlineData(1, 13)]
+    public void RandomFillsAndInvalidations_HitsAreTheLastFillAndCountIsExact(int sets, int ways)
+    {
+        // Whatever the ways (vector compares read four keys at a time), a hit returns the frame
+        // last filled for its dfn, nothing invalidated since hits, and Count is the live entries.
+        var iotlb = new Iotlb(new IotlbGeometry(sets, ways, 1, 1, 1, 1));
+        var model = new Dictionary<(ushort Domain, ulong Dfn), ulong>();
+        var random = new Random(ways * 31 + sets);
+        for (var step = 0; step < 4000; step++)
+        {
+            var domain = (ushort)random.Next(1, 4);
+            var dfn = (ulong)random.Next(0, 64);
+            var roll = random.Next(100);
+            if (roll < 80)
+            {
+                var mfn = (ulong)random.Next(1, 1 << 20);
+                iotlb.Fill(domain, dfn, new Mfn(mfn), PteAccess.Read, 1);
+                model[(domain, dfn)] = mfn;
+            }
+            else if (roll < 95)
+            {
+                var count = (ulong)random.Next(1, 8);
+                iotlb.InvalidatePages(domain, new Dfn(dfn), count);
+                foreach (var key in model.Keys.Where(k => k.Domain == domain && k.Dfn - dfn < count).ToList())
+                {
+                    model.Remove(key);
+                }
+            }
+            else if (roll < 99)
+            {
+                iotlb.InvalidateDomain(domain);
+                foreach (var key in model.Keys.Where(k => k.Domain == domain).ToList())
+                {
+                    model.Remove(key);
+                }
+            }
+            else
+            {
+                iotlb.InvalidateAll();
+                model.Clear();
+            }
+
+            var held = 0;
+            for (ushort d = 1; d < 4; d++)
+            {
+                for (ulong f = 0; f < 64; f++)
+                {
+                    if (iotlb.TryLookup(d, f, out var hit))
+                    {
+                        Assert.True(model.TryGetValue((d, f), out var expected), $"step {step}: ({d}, {f}) hit after invalidation");
+                        Assert.Equal(expected, hit.Mfn.Value);
+                        held++;
+                    }
+                }
+            }
+
+            Assert.Equal(held, iotlb.Count);
+            Assert.True(held <= sets * ways);
+        }
+    }
+
+    [Theory]
     [InlineData(3, 1)]
     [InlineData(0, 1)]
     [InlineData(4, 0)]
