@@ -132,7 +132,8 @@ public sealed partial class PagingDomain
             }
         }
 
-        Driver.Ops.Issue([.. undo.Select(u => u.Call)]);
+        IommuOpCall[] entries = [.. undo.Select(u => u.Call)];
+        Driver.Ops.Issue(entries);
         foreach (var (call, dfn, frames) in undo)
         {
             var done = (ulong)UnmapPages.Read(call.Argument).Unmapped;
@@ -143,6 +144,6 @@ public sealed partial class PagingDomain
             }
         }
 
-        Driver.Ops.Recycle(undo.Select(u => u.Call));
+        Driver.Ops.Recycle(entries);
     }
 }

@@ -66,10 +66,11 @@ internal sealed class IommuOps(IHypercallChannel channel, DriverStats stats)
     /// Takes back entries from <see cref="Entry{T}"/> whose result and bytes the caller has read
     /// and no longer holds. An entry not given back is simply collected.
     /// </summary>
-    public void Recycle(IEnumerable<IommuOpCall> calls)
+    public void Recycle(IReadOnlyList<IommuOpCall> calls)
     {
-        foreach (var call in calls)
+        for (var i = 0; i < calls.Count; i++)
         {
+            var call = calls[i];
             if (SpareOf((SubOp)call.SubOp) is { } spare && spare.Count < SparePerOp && call.Argument.Length == SubOps.ArgumentSize((SubOp)call.SubOp))
             {
                 spare.Push(call);
@@ -92,18 +93,18 @@ internal sealed class IommuOps(IHypercallChannel channel, DriverStats stats)
         }
 
         var owed = new InvalidationTally();
-        foreach (var call in calls)
+        for (var i = 0; i < calls.Count; i++)
         {
-            owed.Add((SubOp)call.SubOp, call.Argument);
+            owed.Add((SubOp)calls[i].SubOp, calls[i].Argument);
         }
 
         channel.Multicall(calls);
         Stats.Traps++;
         Stats.Multicalls++;
         Stats.InvalidationsRequested += owed.Count;
-        foreach (var call in calls)
+        for (var i = 0; i < calls.Count; i++)
         {
-            CountOp((SubOp)call.SubOp, call.Result);
+            CountOp((SubOp)calls[i].SubOp, calls[i].Result);
         }
     }
 

@@ -26,7 +26,8 @@ public sealed class IommuOpDispatcher
         ArgumentNullException.ThrowIfNull(caller);
         _host.CountHypercall();
         var flushes = new FlushQueue();
-        var ret = Run(caller, subOp, argument, flushes, cpuHeld: false);
+        CallContext? own = null;
+        var ret = Run(caller, subOp, argument, flushes, cpuHeld: false, ref own);
         Drain(flushes);
         return ret;
     }
@@ -39,6 +40,10 @@ public sealed class IommuOpDispatcher
         _host.CountMulticall();
         var flushes = new FlushQueue();
 
+        // The entries the caller makes on itself share one context (it holds nothing an entry
+        // leaves behind but IsContinuation, which Run clears).
+        CallContext? own = null;
+
         // The batch holds one CPU from its first entry to its last, as a multicall runs on its
         // vCPU in Xen. Between entries, and at an entry's preemption point, a vCPU waiting for a
         // CPU runs first (hypercall_preempt_check() in the multicall loop).
@@ -49,7 +54,7 @@ public sealed class IommuOpDispatcher
             {
                 var call = calls[i];
                 _host.CountHypercall();
-                call.Result = Run(caller, call.SubOp, call.Argument, flushes, cpuHeld: true);
+                call.Result = Run(caller, call.SubOp, call.Argument, flushes, cpuHeld: true, ref own);
                 if (i + 1 < calls.Count && _host.Cpus.HasWaiters)
                 {
                     _host.Cpus.Yield();
@@ -72,8 +77,12 @@ public sealed class IommuOpDispatcher
         }
     }
 
-    /// <summary>One call or multicall entry: gate, policy, argument size, then the handler (a multicall's entry runs on the CPU the batch holds).</summary>
-    private int Run(Domain caller, uint subOp, Span<byte> argument, FlushQueue flushes, bool cpuHeld)
+    /// <summary>
+    /// One call or multicall entry: gate, policy, argument size, then the handler (a multicall's
+    /// entry runs on the CPU the batch holds). A call on the caller itself runs in <c>own</c>,
+    /// made at the first such entry of the batch.
+    /// </summary>
+    private int Run(Domain caller, uint subOp, Span<byte> argument, FlushQueue flushes, bool cpuHeld, ref CallContext? own)
     {
         // Entry gate (spec §1): before anything, noop included; the argument is not touched.
         if (!PassesGate(caller))
@@ -107,7 +116,9 @@ public sealed class IommuOpDispatcher
             return XenErrno.EPERM.ToReturnValue();
         }
 
-        return Execute(new CallContext(_host, caller, caller, flushes), op, argument, cpuHeld);
+        own ??= new CallContext(_host, caller, caller, flushes);
+        own.IsContinuation = false;
+        return Execute(own, op, argument, cpuHeld);
     }
 
     /// <summary>remote_cmd (spec §3): the inner sub-op on another domain, with the caller's rights.</summary>

@@ -75,6 +75,12 @@ internal sealed class SimContext
 
     public double LatencyNs(CallCost calls, WalkCost walks, long bytes) => Model(calls, walks, bytes).TotalNs;
 
+    /// <summary>
+    /// <see cref="LatencyNs"/> of a DMA that made no call: its walk steps and its bytes, without
+    /// the rest of the model (this runs for every frame a NIC receives).
+    /// </summary>
+    public double DeviceLatencyNs(long walkSteps, long bytes) => (walkSteps * Cost.WalkStepNs) + Cost.TransferNs(bytes);
+
     private List<ReservedRange> ReservedOf(Platform.Pci.Sbdf device) =>
         [.. Scenario.Host.Reserved.Where(r => r.Devices.Contains(device)).Select(r => new ReservedRange(r.StartFrame, r.Frames, ReservedKind.Direct, r.Name))];
 }

@@ -86,17 +86,19 @@ internal sealed class NicRxWorkload : Workload
     {
         // Each delivered frame's device latency in this NAPI batch, until the poll's share is known.
         var device = _deviceNs;
+        var bytes = _frame.Length + RxDescriptor.Size;
         while (count > 0)
         {
             var batch = (int)Math.Min(count, _spec.Napi);
             count -= batch;
             var arrived = 0;
+
+            // The batch's walks are charged once; each frame's latency needs only its walk steps.
+            var walks = Meter.Walks(Unit);
             for (var i = 0; i < batch; i++)
             {
-                var before = Meter.Walks(Unit);
+                var steps = Unit.WalkStepCount;
                 var outcome = _nic.Receive(_frame);
-                var walks = Meter.Walks(Unit) - before;
-                Charge(default, walks);
                 Operations++;
                 if (outcome != RxOutcome.Delivered)
                 {
@@ -104,9 +106,10 @@ internal sealed class NicRxWorkload : Workload
                     continue;
                 }
 
-                device[arrived++] = Context.LatencyNs(default, walks, _frame.Length + RxDescriptor.Size);
+                device[arrived++] = Context.DeviceLatencyNs(Unit.WalkStepCount - steps, bytes);
             }
 
+            Charge(default, Meter.Walks(Unit) - walks);
             var spent = _environment!.Spent;
             _driver!.Poll(_spec.Napi, null);
             var calls = _environment.Spent - spent;
