@@ -131,9 +131,9 @@ public sealed partial class Host
     /// <summary>The hypervisor's counters now.</summary>
     public HostCounters Counters => new()
     {
-        Hypercalls = Interlocked.Read(ref _hypercalls),
-        Multicalls = Interlocked.Read(ref _multicalls),
-        Continuations = Interlocked.Read(ref _continuations),
+        Hypercalls = Volatile.Read(ref _hypercalls),
+        Multicalls = Volatile.Read(ref _multicalls),
+        Continuations = Volatile.Read(ref _continuations),
         IotlbInvalidations = IotlbInvalidations,
         ContextInvalidations = Hardware.ContextInvalidations,
         PteWrites = PteWrites,
@@ -144,7 +144,7 @@ public sealed partial class Host
     public long IotlbInvalidations => Hardware.IotlbInvalidations;
 
     /// <summary>Page-table entries written so far, by every context live or gone (<see cref="HostCounters.PteWrites"/> without a snapshot).</summary>
-    public long PteWrites => Interlocked.Read(ref _retiredPteWrites) + LivePteWrites();
+    public long PteWrites => Volatile.Read(ref _retiredPteWrites) + LivePteWrites();
 
     private long LivePteWrites()
     {

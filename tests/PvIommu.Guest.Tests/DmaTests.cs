@@ -299,6 +299,38 @@ public class DmaTests
         host.AssertNoLeaks();
     }
 
+    [Fact]
+    public void Mappings_ListWhatIsLiveWithItsDirection_NotWhatIsQueuedOrRefused()
+    {
+        var host = Hosts.Default();
+        var dma = host.NicDma(new DmaOptions { Policy = UnmapPolicy.Deferred }, out _);
+        var gfns = host.RamGfns(0).Skip(20).Take(4).ToArray();
+
+        Assert.Equal(0, dma!.MapPages(0, gfns.AsSpan(0, 2), 0, 8192, DmaDirection.ToDevice, out var pair));
+        Assert.Equal(0, dma.MapSingle(0, gfns[2], 0, 4096, DmaDirection.FromDevice, out var single));
+        Assert.Equal(0, dma.MapSingle(0, gfns[3], 0, 4096, DmaDirection.Bidirectional, out var gone));
+        Assert.Equal(0, dma.Unmap(0, gone, 4096)); // queued: no longer the driver's
+        Assert.Equal(Err(XenErrno.EINVAL), dma.Unmap(0, pair, 4096)); // wrong length: stays
+
+        DmaMapping[] live = [new(pair >> 12, 2, DmaDirection.ToDevice), new(single >> 12, 1, DmaDirection.FromDevice)];
+        Assert.Equal(live.OrderBy(m => m.Pfn), dma.Mappings().OrderBy(m => m.Pfn));
+        Assert.Equal(0, dma.Shutdown());
+        Assert.Empty(dma.Mappings());
+        host.AssertNoLeaks();
+    }
+
+    [Fact]
+    public void Mappings_DirectMapping_ReportsNone()
+    {
+        var host = Hosts.Default();
+        var dma = host.NicDma(new DmaOptions { Identity = true }, out _);
+
+        Assert.Equal(0, dma!.MapSingle(0, host.RamGfns(0)[5], 0, 4096, DmaDirection.FromDevice, out _));
+
+        Assert.Empty(dma.Mappings());
+        Assert.Equal(0, dma.Shutdown());
+    }
+
     private static void WriteBytes(Hypervisor.Host host, DmaSegment segment, byte[] bytes)
     {
         var s = segment.Normalised;

@@ -36,6 +36,12 @@ public abstract class DmaDevice
     public abstract DmaCounters Counters { get; }
 
     /// <summary>
+    /// The live mappings, in no order (queued unmaps are gone already). Direct mapping reports
+    /// none: its addresses are guest-physical and nothing confines the device to them.
+    /// </summary>
+    public virtual IEnumerable<DmaMapping> Mappings() => [];
+
+    /// <summary>
     /// Sets up the DMA API for <paramref name="device"/>: in fallback mode or with
     /// <see cref="DmaOptions.Identity"/>, direct mapping in context 0; otherwise a new paging
     /// domain with the device attached and an IOVA allocator over the device's DMA window,

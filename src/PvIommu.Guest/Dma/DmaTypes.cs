@@ -13,6 +13,12 @@ public enum DmaDirection
     Bidirectional,
 }
 
+/// <summary>A live mapping of the DMA API: <see cref="Pages"/> pages from device frame <see cref="Pfn"/>.</summary>
+/// <param name="Pfn">The first device frame (the dma address's frame).</param>
+/// <param name="Pages">4 KiB pages.</param>
+/// <param name="Direction">The direction it was mapped for.</param>
+public readonly record struct DmaMapping(ulong Pfn, ulong Pages, DmaDirection Direction);
+
 /// <summary>When an unmap takes effect in the IOMMU (Linux's <c>iommu.strict</c>).</summary>
 public enum UnmapPolicy
 {

@@ -13,7 +13,7 @@ internal sealed partial class IommuDmaDevice : DmaDevice
 
     private readonly PagingDomain _domain;
     private readonly IovaAllocator _iova;
-    private readonly Dictionary<ulong, ulong> _live = [];
+    private readonly Dictionary<ulong, (ulong Pages, DmaDirection Direction)> _live = [];
     private long _maps;
     private long _mapFailures;
     private long _unmaps;
@@ -48,6 +48,9 @@ internal sealed partial class IommuDmaDevice : DmaDevice
     };
 
     /// <summary>The allocator (for tests and reports).</summary>
+    /// <inheritdoc/>
+    public override IEnumerable<DmaMapping> Mappings() => _live.Select(m => new DmaMapping(m.Key, m.Value.Pages, m.Value.Direction));
+
     internal IovaAllocator Iova => _iova;
 
     private bool Deferred => Options.Policy == UnmapPolicy.Deferred;
@@ -134,7 +137,7 @@ internal sealed partial class IommuDmaDevice : DmaDevice
 
         for (var i = 0; i < pfns.Length; i++)
         {
-            _live.Add(pfns[i], 1);
+            _live.Add(pfns[i], (1, direction));
             pfns[i] <<= 12;
         }
 
@@ -203,7 +206,7 @@ internal sealed partial class IommuDmaDevice : DmaDevice
         }
 
         var first = FlushQueue();
-        foreach (var (pfn, pages) in _live.ToArray())
+        foreach (var (pfn, (pages, _)) in _live.ToArray())
         {
             var ret = UnmapBlock(0, pfn, pages);
             first = first != 0 ? first : ret;
@@ -239,7 +242,7 @@ internal sealed partial class IommuDmaDevice : DmaDevice
             return ret;
         }
 
-        _live.Add(pfn, pages);
+        _live.Add(pfn, (pages, direction));
         _maps++;
         return 0;
     }
@@ -288,7 +291,7 @@ internal sealed partial class IommuDmaDevice : DmaDevice
             return XenErrno.ENOENT.ToReturnValue();
         }
 
-        if (mapped != pages)
+        if (mapped.Pages != pages)
         {
             // A wrong length unmaps nothing: the mapping stays live.
             _live[pfn] = mapped;

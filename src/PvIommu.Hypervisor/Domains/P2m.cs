@@ -48,7 +48,7 @@ public sealed class P2m
     private long _ramFrames;
 
     /// <summary>RAM frames (read/write or read-only) currently in the map.</summary>
-    public long RamFrames => Interlocked.Read(ref _ramFrames);
+    public long RamFrames => Volatile.Read(ref _ramFrames);
 
     /// <summary>The entry for <paramref name="gfn"/> (invalid when not backed).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -48,11 +48,11 @@ internal sealed class IommuHardware
     /// <summary>Highest device address a context accepts.</summary>
     public ulong MaxIovaAddress => (1UL << (12 + (PageLevel.Bits * Levels))) - 1;
 
-    public long PageInvalidations => Interlocked.Read(ref _pageInvalidations);
+    public long PageInvalidations => Volatile.Read(ref _pageInvalidations);
 
-    public long DomainInvalidations => Interlocked.Read(ref _domainInvalidations);
+    public long DomainInvalidations => Volatile.Read(ref _domainInvalidations);
 
-    public long ContextInvalidations => Interlocked.Read(ref _contextInvalidations);
+    public long ContextInvalidations => Volatile.Read(ref _contextInvalidations);
 
     /// <summary>IOTLB invalidation commands issued, of any kind.</summary>
     public long IotlbInvalidations => PageInvalidations + DomainInvalidations;

@@ -34,7 +34,7 @@ public sealed class FrameTable
     }
 
     /// <summary>Frames freed back to the heap by a last reference drop.</summary>
-    public long FreedByLastReference => Interlocked.Read(ref _freedByLastReference);
+    public long FreedByLastReference => Volatile.Read(ref _freedByLastReference);
 
     /// <summary>Records that <paramref name="mfn"/> was allocated to <paramref name="owner"/> as its <paramref name="gfn"/> (one reference).</summary>
     public void Assign(Mfn mfn, ushort owner, ulong gfn)

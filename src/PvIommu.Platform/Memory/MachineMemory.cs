@@ -82,7 +82,7 @@ public sealed unsafe class MachineMemory
     public ulong FrameCount { get; }
 
     /// <summary>Frames that have been written (or handed out as tables) and not scrubbed since.</summary>
-    public long TouchedFrames => Interlocked.Read(ref _touchedFrames);
+    public long TouchedFrames => Volatile.Read(ref _touchedFrames);
 
     /// <summary>Bytes the touched frames amount to.</summary>
     public long TouchedBytes => TouchedFrames * Frame.Size;

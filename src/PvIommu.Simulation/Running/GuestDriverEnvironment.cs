@@ -27,9 +27,6 @@ internal sealed class GuestDriverEnvironment(SimContext context, GuestKernel ker
 
     public DmaDevice Dma => dma;
 
-    /// <summary>Live mappings by first device frame: pages and direction (for the address-space map; unordered).</summary>
-    public Dictionary<ulong, (ulong Pages, DmaDirection Direction)> Live { get; } = [];
-
     public bool TryAllocatePage(out ulong page)
     {
         try
@@ -57,11 +54,6 @@ internal sealed class GuestDriverEnvironment(SimContext context, GuestKernel ker
         var before = context.Meter.Calls(kernel.Driver);
         var ret = dma.MapPages(0, gfns, 0, (ulong)pages.Length << 12, Convert(direction), out iova);
         Account(before, ret);
-        if (ret == 0)
-        {
-            Live[iova >> 12] = ((ulong)pages.Length, direction);
-        }
-
         return ret == 0;
     }
 
@@ -72,14 +64,6 @@ internal sealed class GuestDriverEnvironment(SimContext context, GuestKernel ker
         var before = context.Meter.Calls(kernel.Driver);
         var ret = dma.MapEach(0, gfns, Convert(direction), iovas);
         Account(before, ret);
-        if (ret == 0)
-        {
-            for (var i = 0; i < pages.Length; i++)
-            {
-                Live[iovas[i] >> 12] = (1, direction);
-            }
-        }
-
         return ret == 0;
     }
 
@@ -88,7 +72,6 @@ internal sealed class GuestDriverEnvironment(SimContext context, GuestKernel ker
         var before = context.Meter.Calls(kernel.Driver);
         var ret = dma.Unmap(0, iova, (ulong)pages << 12);
         Account(before, ret);
-        Live.Remove(iova >> 12);
     }
 
     /// <summary>Charges what a call cost since <paramref name="before"/> and counts it when it failed.</summary>

@@ -122,7 +122,7 @@ internal abstract class Workload
         }
 
         RangeResult? open = null;
-        foreach (var (dfn, (pages, direction)) in Environment.Live.OrderBy(m => m.Key))
+        foreach (var (dfn, pages, direction) in Environment.Dma.Mappings().OrderBy(m => m.Pfn))
         {
             var label = $"{what} ({direction.ToString().ToLowerInvariant()})";
             if (open is not null && open.StartDfn + open.Frames == dfn && open.Label == label)
