@@ -1,7 +1,5 @@
-using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
-using System.Runtime.Intrinsics;
 using PvIommu.Platform.Memory;
 using PvIommu.Platform.PageTables;
 
@@ -16,28 +14,13 @@ namespace PvIommu.Platform.Iommu;
 /// </code>
 /// The tag fits: a 57-bit bus address has a 45-bit dfn.
 /// </summary>
-/// <remarks>
-/// Keys, frames and rights are three arrays, so a set's keys lie side by side and a lookup
-/// compares four ways with one vector instruction: one branch per four ways instead of one per
-/// way, and none mispredicted by where in its set an entry happens to sit.
-/// </remarks>
 internal sealed class IotlbArray
 {
     internal const ulong ValidBit = 1UL << 63;
     internal const int MaxDfnBits = 45;
     private const int TagShift = 16;
 
-    /// <summary>Ways compared by one vector instruction.</summary>
-    private const int Lanes = 4;
-
-    /// <summary>
-    /// Each entry's key (0 when empty), then <see cref="Lanes"/> − 1 spare empty keys, so the
-    /// last set's vector reads stay inside the array. A read past the end of a set meets another
-    /// set's keys, never its own key: a key's set is a function of the key.
-    /// </summary>
-    private readonly ulong[] _keys;
-    private readonly ulong[] _frames;
-    private readonly PteAccess[] _access;
+    private readonly Entry[] _entries;
     private readonly byte[] _next;
     private readonly int _ways;
     private readonly uint _setMask;
@@ -59,16 +42,14 @@ internal sealed class IotlbArray
         _setMask = (uint)sets - 1;
         _shift = PageLevel.Bits * (level - 1);
         _offsetMask = leaves ? PageLevel.Frames(level) - 1 : 0;
-        _keys = new ulong[(sets * ways) + Lanes - 1];
-        _frames = new ulong[sets * ways];
-        _access = new PteAccess[sets * ways];
+        _entries = new Entry[sets * ways];
         _next = new byte[sets];
     }
 
     /// <summary>The leaf level this array caches.</summary>
     internal int Level { get; }
 
-    internal int Capacity => _frames.Length;
+    internal int Capacity => _entries.Length;
 
     /// <summary>Looks <paramref name="dfn"/> up for <paramref name="domainId"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -82,22 +63,15 @@ internal sealed class IotlbArray
 
         var tag = dfn >> _shift;
         var key = ValidBit | (tag << TagShift) | domainId;
-        var first = (int)(SetOf(tag, domainId) * (uint)_ways);
 
-        // The set index is masked, the ways fixed at construction and the key array padded, so
-        // every read below lies inside the arrays: no bounds checks on the simulator's hottest loop.
-        ref var keys = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_keys), first);
-        var wanted = Vector256.Create(key);
-        for (var w = 0; w < _ways; w += Lanes)
+        // The set index is masked and ways fixed at construction, so every way read below lies
+        // inside the array: skip the bounds checks on the hottest loop of the simulator.
+        ref var way = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_entries), (int)(SetOf(tag, domainId) * (uint)_ways));
+        for (var w = 0; w < _ways; w++, way = ref Unsafe.Add(ref way, 1))
         {
-            var equal = Vector256.Equals(Vector256.LoadUnsafe(ref keys, (nuint)w), wanted);
-            if (equal != Vector256<ulong>.Zero)
+            if (way.Key == key)
             {
-                var i = first + w + BitOperations.TrailingZeroCount(equal.ExtractMostSignificantBits());
-                hit = new IotlbHit(
-                    new Mfn(Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_frames), i) + (dfn & _offsetMask)),
-                    Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_access), i),
-                    Level);
+                hit = new IotlbHit(new Mfn(way.Mfn + (dfn & _offsetMask)), way.Access, Level);
                 return true;
             }
         }
@@ -116,13 +90,13 @@ internal sealed class IotlbArray
         var slot = -1;
         for (var i = first; i < first + _ways; i++)
         {
-            if (_keys[i] == key)
+            if (_entries[i].Key == key)
             {
                 slot = i;
                 break;
             }
 
-            if (slot < 0 && _keys[i] == 0)
+            if (slot < 0 && _entries[i].Key == 0)
             {
                 slot = i;
             }
@@ -135,14 +109,12 @@ internal sealed class IotlbArray
             slot = first + _next[set];
             _next[set] = (byte)((_next[set] + 1) % _ways);
         }
-        else if (_keys[slot] == 0)
+        else if (_entries[slot].Key == 0)
         {
             _valid++;
         }
 
-        _keys[slot] = key;
-        _frames[slot] = mfn - (dfn & _offsetMask);
-        _access[slot] = access;
+        _entries[slot] = new Entry(key, mfn - (dfn & _offsetMask), access);
         return evicted;
     }
 
@@ -169,9 +141,9 @@ internal sealed class IotlbArray
             var first = (int)(SetOf(tag, domainId) * (uint)_ways);
             for (var i = first; i < first + _ways; i++)
             {
-                if (_keys[i] == key)
+                if (_entries[i].Key == key)
                 {
-                    _keys[i] = 0;
+                    _entries[i] = default;
                     dropped++;
                 }
             }
@@ -188,7 +160,7 @@ internal sealed class IotlbArray
     internal int InvalidateAll()
     {
         var dropped = _valid;
-        Array.Clear(_keys);
+        Array.Clear(_entries);
         _valid = 0;
         return dropped;
     }
@@ -206,13 +178,13 @@ internal sealed class IotlbArray
     private int Drop(ushort domainId, ulong firstTag, ulong lastTag)
     {
         var dropped = 0;
-        var keys = _keys;
-        for (var i = 0; i < keys.Length; i++)
+        var entries = _entries;
+        for (var i = 0; i < entries.Length; i++)
         {
-            var key = keys[i];
+            var key = entries[i].Key;
             if (key != 0 && (ushort)key == domainId && TagOf(key) - firstTag <= lastTag - firstTag)
             {
-                keys[i] = 0;
+                entries[i] = default;
                 dropped++;
             }
         }
@@ -220,4 +192,7 @@ internal sealed class IotlbArray
         _valid -= dropped;
         return dropped;
     }
+
+    /// <summary>One cached leaf: its key, the leaf's first frame, its rights.</summary>
+    private readonly record struct Entry(ulong Key, ulong Mfn, PteAccess Access);
 }
