@@ -58,8 +58,9 @@ internal sealed partial class IommuDmaDevice
     /// <returns>0 or the first unmap error.</returns>
     private int Flush()
     {
-        var calls = new List<IommuOpCall>(_queue.Count + 1);
-        if (_queue.Count > 1 && Driver.Has(CapFlags.DeferredFlush))
+        var flushFirst = _queue.Count > 1 && Driver.Has(CapFlags.DeferredFlush);
+        var calls = new IommuOpCall[_queue.Count + (flushFirst ? 1 : 0)];
+        if (flushFirst)
         {
             // First in the batch: every later unmap's range falls inside it and merges (spec §4.1).
             var first = ulong.MaxValue;
@@ -70,14 +71,14 @@ internal sealed partial class IommuDmaDevice
                 end = Math.Max(end, q.Pfn + q.Pages);
             }
 
-            calls.Add(_domain.FlushEntry(first, end));
+            calls[0] = _domain.FlushEntry(first, end);
         }
 
-        var unmaps = new IommuOpCall[_queue.Count];
+        // The unmaps follow the flush entry, if any: entry i of the queue is the batch's last Count.
+        var unmaps = calls.AsSpan(calls.Length - _queue.Count);
         for (var i = 0; i < _queue.Count; i++)
         {
             unmaps[i] = _domain.UnmapEntry(_queue[i].Pfn, (uint)_queue[i].Pages);
-            calls.Add(unmaps[i]);
         }
 
         Driver.Ops.Issue(calls);

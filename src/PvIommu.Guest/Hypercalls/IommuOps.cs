@@ -66,11 +66,10 @@ internal sealed class IommuOps(IHypercallChannel channel, DriverStats stats)
     /// Takes back entries from <see cref="Entry{T}"/> whose result and bytes the caller has read
     /// and no longer holds. An entry not given back is simply collected.
     /// </summary>
-    public void Recycle(IReadOnlyList<IommuOpCall> calls)
+    public void Recycle(IommuOpCall[] calls)
     {
-        for (var i = 0; i < calls.Count; i++)
+        foreach (var call in calls)
         {
-            var call = calls[i];
             if (SpareOf((SubOp)call.SubOp) is { } spare && spare.Count < SparePerOp && call.Argument.Length == SubOps.ArgumentSize((SubOp)call.SubOp))
             {
                 spare.Push(call);
@@ -85,33 +84,37 @@ internal sealed class IommuOps(IHypercallChannel channel, DriverStats stats)
     /// The entries in one trap (spec §4.1): each gets its own result, and the invalidations they
     /// owe are merged and issued once before this returns. An empty batch issues nothing.
     /// </summary>
-    public void Multicall(IReadOnlyList<IommuOpCall> calls)
+    /// <remarks>
+    /// The batch is an array, not a list interface: every entry is read several times on the way
+    /// (invalidations owed, the channel, the counts), and an array is read without a dispatch.
+    /// </remarks>
+    public void Multicall(IommuOpCall[] calls)
     {
-        if (calls.Count == 0)
+        if (calls.Length == 0)
         {
             return;
         }
 
         var owed = new InvalidationTally();
-        for (var i = 0; i < calls.Count; i++)
+        foreach (var call in calls)
         {
-            owed.Add((SubOp)calls[i].SubOp, calls[i].Argument);
+            owed.Add((SubOp)call.SubOp, call.Argument);
         }
 
         channel.Multicall(calls);
         Stats.Traps++;
         Stats.Multicalls++;
         Stats.InvalidationsRequested += owed.Count;
-        for (var i = 0; i < calls.Count; i++)
+        foreach (var call in calls)
         {
-            CountOp((SubOp)calls[i].SubOp, calls[i].Result);
+            CountOp((SubOp)call.SubOp, call.Result);
         }
     }
 
     /// <summary>Runs <paramref name="calls"/> alone when there is one, as a multicall when there are more.</summary>
-    public void Issue(IReadOnlyList<IommuOpCall> calls)
+    public void Issue(IommuOpCall[] calls)
     {
-        if (calls.Count != 1)
+        if (calls.Length != 1)
         {
             Multicall(calls);
             return;

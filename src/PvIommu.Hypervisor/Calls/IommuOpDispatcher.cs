@@ -37,6 +37,9 @@ public sealed class IommuOpDispatcher
     {
         ArgumentNullException.ThrowIfNull(caller);
         ArgumentNullException.ThrowIfNull(calls);
+
+        // Entries are read from an array: indexing a list interface is a dispatch per read.
+        var entries = calls as IommuOpCall[] ?? [.. calls];
         _host.CountMulticall();
         var flushes = new FlushQueue();
 
@@ -50,12 +53,12 @@ public sealed class IommuOpDispatcher
         _host.Cpus.Enter();
         try
         {
-            for (var i = 0; i < calls.Count; i++)
+            for (var i = 0; i < entries.Length; i++)
             {
-                var call = calls[i];
+                var call = entries[i];
                 _host.CountHypercall();
                 call.Result = Run(caller, call.SubOp, call.Argument, flushes, cpuHeld: true, ref own);
-                if (i + 1 < calls.Count && _host.Cpus.HasWaiters)
+                if (i + 1 < entries.Length && _host.Cpus.HasWaiters)
                 {
                     _host.Cpus.Yield();
                 }
