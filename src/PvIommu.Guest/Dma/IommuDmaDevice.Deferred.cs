@@ -74,7 +74,7 @@ internal sealed partial class IommuDmaDevice
             calls[0] = _domain.FlushEntry(first, end);
         }
 
-        // The unmaps follow the flush entry, if any: entry i of the queue is the batch's last Count.
+        // The unmaps fill the batch after the flush entry, if any, in queue order.
         var unmaps = calls.AsSpan(calls.Length - _queue.Count);
         for (var i = 0; i < _queue.Count; i++)
         {

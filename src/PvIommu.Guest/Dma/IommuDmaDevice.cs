@@ -47,10 +47,10 @@ internal sealed partial class IommuDmaDevice : DmaDevice
         Iova = _iova.Counters,
     };
 
-    /// <summary>The allocator (for tests and reports).</summary>
     /// <inheritdoc/>
     public override IEnumerable<DmaMapping> Mappings() => _live.Select(m => new DmaMapping(m.Key, m.Value.Pages, m.Value.Direction));
 
+    /// <summary>The allocator (for tests and reports).</summary>
     internal IovaAllocator Iova => _iova;
 
     private bool Deferred => Options.Policy == UnmapPolicy.Deferred;
