@@ -117,8 +117,7 @@ public sealed partial class Nic
         var count = Math.Min(Math.Min(RxDescriptorCache, posted), Math.Min(toRingEnd, toPageEnd));
         Span<byte> descriptors = stackalloc byte[RxDescriptorCache * RxDescriptor.Size];
         descriptors = descriptors[..(count * RxDescriptor.Size)];
-        _rxCached = 0;
-        _rxCacheNext = 0;
+        DropRxDescriptors();
         if (!Dma.Read(slot, descriptors).IsOk)
         {
             return false;

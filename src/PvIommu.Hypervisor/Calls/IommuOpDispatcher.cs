@@ -25,10 +25,9 @@ public sealed class IommuOpDispatcher
     {
         ArgumentNullException.ThrowIfNull(caller);
         _host.CountHypercall();
-        var flushes = new FlushQueue();
-        CallContext? own = null;
-        var ret = Run(caller, subOp, argument, flushes, cpuHeld: false, ref own);
-        Drain(flushes);
+        var own = new CallContext(_host, caller, caller, new FlushQueue());
+        var ret = Run(own, subOp, argument, cpuHeld: false);
+        Drain(own.Flushes);
         return ret;
     }
 
@@ -41,11 +40,10 @@ public sealed class IommuOpDispatcher
         // Entries are read from an array: indexing a list interface is a dispatch per read.
         var entries = calls as IommuOpCall[] ?? [.. calls];
         _host.CountMulticall();
-        var flushes = new FlushQueue();
 
-        // The entries the caller makes on itself share one context (it holds nothing an entry
-        // leaves behind but IsContinuation, which Run clears).
-        CallContext? own = null;
+        // The entries the caller makes on itself share one context and one flush queue (a context
+        // holds nothing an entry leaves behind but IsContinuation, which Run clears).
+        var own = new CallContext(_host, caller, caller, new FlushQueue());
 
         // The batch holds one CPU from its first entry to its last, as a multicall runs on its
         // vCPU in Xen. Between entries, and at an entry's preemption point, a vCPU waiting for a
@@ -57,7 +55,7 @@ public sealed class IommuOpDispatcher
             {
                 var call = entries[i];
                 _host.CountHypercall();
-                call.Result = Run(caller, call.SubOp, call.Argument, flushes, cpuHeld: true, ref own);
+                call.Result = Run(own, call.SubOp, call.Argument, cpuHeld: true);
                 if (i + 1 < entries.Length && _host.Cpus.HasWaiters)
                 {
                     _host.Cpus.Yield();
@@ -69,7 +67,7 @@ public sealed class IommuOpDispatcher
             _host.Cpus.Exit();
         }
 
-        Drain(flushes);
+        Drain(own.Flushes);
     }
 
     private void Drain(FlushQueue flushes)
@@ -81,12 +79,13 @@ public sealed class IommuOpDispatcher
     }
 
     /// <summary>
-    /// One call or multicall entry: gate, policy, argument size, then the handler (a multicall's
-    /// entry runs on the CPU the batch holds). A call on the caller itself runs in <c>own</c>,
-    /// made at the first such entry of the batch.
+    /// One call or multicall entry of <paramref name="own"/>'s caller on itself: gate, policy,
+    /// argument size, then the handler (a multicall's entry runs on the CPU the batch holds).
     /// </summary>
-    private int Run(Domain caller, uint subOp, Span<byte> argument, FlushQueue flushes, bool cpuHeld, ref CallContext? own)
+    private int Run(CallContext own, uint subOp, Span<byte> argument, bool cpuHeld)
     {
+        var caller = own.Caller;
+
         // Entry gate (spec §1): before anything, noop included; the argument is not touched.
         if (!PassesGate(caller))
         {
@@ -106,7 +105,7 @@ public sealed class IommuOpDispatcher
 
         if (op == SubOp.RemoteCmd)
         {
-            return Remote(caller, argument, flushes, cpuHeld);
+            return Remote(caller, argument, own.Flushes, cpuHeld);
         }
 
         if (argument.Length != SubOps.ArgumentSize(op))
@@ -119,7 +118,6 @@ public sealed class IommuOpDispatcher
             return XenErrno.EPERM.ToReturnValue();
         }
 
-        own ??= new CallContext(_host, caller, caller, flushes);
         own.IsContinuation = false;
         return Execute(own, op, argument, cpuHeld);
     }

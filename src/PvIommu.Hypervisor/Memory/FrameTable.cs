@@ -124,7 +124,7 @@ public sealed class FrameTable
                 if (after <= 1)
                 {
                     // Both failures are bugs of the caller; the throw lives out of line so the
-                    // hot path (map_pages takes one reference per frame) stays small.
+                    // hot path (map_pages takes the references of every run here) stays small.
                     RefHeldFailed(ref Unsafe.Add(ref e, k), new Mfn(mfn + (ulong)k), after);
                 }
             }
