@@ -81,8 +81,20 @@ public sealed unsafe partial class PageTable<TFormat>
     /// Looks up <paramref name="dfn"/>: the frame it reaches, with the leaf's rights and level.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public bool TryLookup(ulong dfn, out PtLeaf leaf) =>
-        _rootWords is not null ? TryLookupContiguous(dfn, out leaf) : TryLookupScattered(dfn, out leaf);
+    [SkipLocalsInit]
+    public bool TryLookup(ulong dfn, out PtLeaf leaf)
+    {
+        if (_rootWords is not null)
+        {
+            return TryLookupContiguous(dfn, out leaf);
+        }
+
+        // The scattered walk is a call: it fills a copy, so that a caller's leaf, which the
+        // contiguous walk fills inline, never has its address taken and stays in registers.
+        var found = TryLookupScattered(dfn, out var scattered);
+        leaf = scattered;
+        return found;
+    }
 
     /// <summary>
     /// A walk over a pool whose frames lie at consecutive host addresses: the next table's
@@ -90,9 +102,10 @@ public sealed unsafe partial class PageTable<TFormat>
     /// C table that keeps its pages in one block.
     /// </summary>
     /// <remarks>
-    /// Lookups are independent of each other, so the fewer instructions a step takes, the more
+    /// Lookups are independent of each other, so the fewer instructions a walk takes, the more
     /// walks the CPU keeps in flight while their loads miss: a random lookup is memory-bound.
-    /// The three levels every table has are written out, with constant shifts.
+    /// The three levels every table has are written out, with constant shifts. A walk that
+    /// reaches level 1 returns from there; the others meet in one exit.
     /// </remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private bool TryLookupContiguous(ulong dfn, out PtLeaf leaf)
@@ -100,6 +113,7 @@ public sealed unsafe partial class PageTable<TFormat>
         var bias = _bias;
         var words = _rootWords;
         ulong e;
+        int level;
 
         // Levels above 3, counted by their index's shift (27 for level 4): IsLeaf tests the same
         // bits at every level above 1, so level 4's test serves them all.
@@ -108,7 +122,8 @@ public sealed unsafe partial class PageTable<TFormat>
             e = words[(nuint)(dfn >> shift) & (PageLevel.Entries - 1)];
             if (!TFormat.IsPresent(e) || TFormat.IsLeaf(e, 4))
             {
-                return Ends(e, dfn, (shift / PageLevel.Bits) + 1, out leaf);
+                level = (shift / PageLevel.Bits) + 1;
+                goto Above;
             }
 
             words = (ulong*)(bias + (nint)TFormat.AddressField(e));
@@ -117,17 +132,22 @@ public sealed unsafe partial class PageTable<TFormat>
         e = words[(nuint)(dfn >> 18) & (PageLevel.Entries - 1)];
         if (!TFormat.IsPresent(e) || TFormat.IsLeaf(e, 3))
         {
-            return Ends(e, dfn, 3, out leaf);
+            level = 3;
+            goto Above;
         }
 
         e = ((ulong*)(bias + (nint)TFormat.AddressField(e)))[(nuint)(dfn >> 9) & (PageLevel.Entries - 1)];
         if (!TFormat.IsPresent(e) || TFormat.IsLeaf(e, 2))
         {
-            return Ends(e, dfn, 2, out leaf);
+            level = 2;
+            goto Above;
         }
 
         e = ((ulong*)(bias + (nint)TFormat.AddressField(e)))[(nuint)dfn & (PageLevel.Entries - 1)];
         return Ends(e, dfn, 1, out leaf);
+
+    Above:
+        return Ends(e, dfn, level, out leaf);
     }
 
     /// <summary>A walk over a pool whose frames lie in scattered chunks: a step loads the entry, then the next table's page pointer.</summary>

@@ -33,6 +33,9 @@ public readonly struct VtdSecondLevel : IPteFormat
     /// <summary>Address field, bits 51:12.</summary>
     public const ulong AddressMask = 0x000F_FFFF_FFFF_F000UL;
 
+    // SNP (bit 11) shifted down to PteAccess.Cache (bit 2).
+    private const int SnpToCache = 9;
+
     /// <inheritdoc/>
     public static PageTableFormat Kind => PageTableFormat.VtdSecondLevel;
 
@@ -79,6 +82,5 @@ public readonly struct VtdSecondLevel : IPteFormat
 
     /// <inheritdoc/>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static PteAccess Access(ulong pte) =>
-        (PteAccess)(pte & (R | W)) | ((pte & Snp) != 0 ? PteAccess.Cache : PteAccess.None);
+    public static PteAccess Access(ulong pte) => (PteAccess)((pte & (R | W)) | ((pte & Snp) >> SnpToCache));
 }
