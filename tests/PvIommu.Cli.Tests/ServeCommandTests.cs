@@ -111,6 +111,26 @@ public sealed class ServeCommandTests
     }
 
     [Fact]
+    public void Serve_NegativeBusyPoll_IsAUsageError()
+    {
+        var (exit, output, error) = CliConsole.Run("serve", "--socket", "x.sock", "--busy-poll", "-5");
+
+        Assert.Equal(ExitCodes.Usage, exit);
+        Assert.Equal("pviommu serve: --busy-poll must be 0 or more microseconds, got -5", error.Trim());
+        Assert.Empty(output);
+    }
+
+    [Fact]
+    public void ServeHelp_DocumentsBusyPollAndItsDefault()
+    {
+        var (exit, output, _) = CliConsole.Run("serve", "--help");
+
+        Assert.Equal(0, exit);
+        Assert.Contains("--busy-poll <MICROSECONDS>", output, StringComparison.Ordinal);
+        Assert.Contains("(default 50)", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void ServeHelp_DocumentsHost()
     {
         var (exit, output, _) = CliConsole.Run("serve", "--help");

@@ -74,6 +74,12 @@ typedef struct pviommu_conn pviommu_conn;
 /* ---- Connections ------------------------------------------------------------------------- */
 
 /*
+ * Waiting for a response, a connection reads without blocking for up to 50 us before it
+ * blocks (busy polling, docs/server.md): PVIOMMU_BUSY_POLL_US in the environment, read at the
+ * first receive, sets the time from 0 (block at once) to 1000000 us.
+ */
+
+/*
  * Connects to the Unix socket `path` (NULL: PVIOMMU_DEFAULT_SOCKET) as a vCPU of `domid`.
  * Returns 0 and sets *conn, or the opening's status (-PV_IOMMU_ENOENT no such domain,
  * -PV_IOMMU_EINVAL bad opening, -PV_IOMMU_EBUSY too many sessions), or -PV_IOMMU_ENOSYS when

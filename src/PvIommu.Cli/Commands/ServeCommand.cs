@@ -37,12 +37,18 @@ internal static class ServeCommand
             Description = $"Sessions served at once; one more opening gets -EBUSY (default {ServerLimits.DefaultMaxSessions}).",
             DefaultValueFactory = _ => ServerLimits.DefaultMaxSessions,
         };
+        var busyPoll = new Option<int>("--busy-poll")
+        {
+            Description = $"Microseconds a connection polls for the next request before it sleeps; 0: sleep at once (default {ServerLimits.DefaultBusyPoll.TotalMicroseconds:0}).",
+            HelpName = "MICROSECONDS",
+            DefaultValueFactory = _ => (int)ServerLimits.DefaultBusyPoll.TotalMicroseconds,
+        };
         var command = new Command("serve", "Serve the default host (or a scenario's, with --host) over the wire protocol: C drivers and other clients act as its vCPUs and devices.")
         {
-            socket, tcp, hostFile, trace, maxSessions,
+            socket, tcp, hostFile, trace, maxSessions, busyPoll,
         };
         command.SetAction(parse => Run(
-            parse.GetValue(socket), parse.GetValue(tcp), parse.GetValue(hostFile), parse.GetValue(trace), parse.GetValue(maxSessions)));
+            parse.GetValue(socket), parse.GetValue(tcp), parse.GetValue(hostFile), parse.GetValue(trace), parse.GetValue(maxSessions), parse.GetValue(busyPoll)));
         return command;
     }
 
@@ -69,7 +75,7 @@ internal static class ServeCommand
         return endpoint;
     }
 
-    private static int Run(string? socket, string? tcp, string? hostFile, bool trace, int maxSessions)
+    private static int Run(string? socket, string? tcp, string? hostFile, bool trace, int maxSessions, int busyPoll)
     {
         if (Endpoint("serve", socket, tcp) is not { } endpoint)
         {
@@ -79,6 +85,12 @@ internal static class ServeCommand
         if (maxSessions < 1)
         {
             Console.Error.WriteLine($"pviommu serve: --max-sessions must be at least 1, got {maxSessions}");
+            return ExitCodes.Usage;
+        }
+
+        if (busyPoll < 0)
+        {
+            Console.Error.WriteLine($"pviommu serve: --busy-poll must be 0 or more microseconds, got {busyPoll}");
             return ExitCodes.Usage;
         }
 
@@ -101,6 +113,7 @@ internal static class ServeCommand
         {
             Endpoint = endpoint,
             MaxSessions = maxSessions,
+            BusyPoll = TimeSpan.FromMicroseconds(busyPoll),
             Trace = trace ? Console.Error : null,
         });
         try

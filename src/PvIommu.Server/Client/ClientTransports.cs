@@ -14,18 +14,31 @@ public interface IClientTransport : IDisposable
     int Receive(Span<byte> buffer);
 }
 
-/// <summary>A connection over a Unix socket or loopback TCP.</summary>
+/// <summary>
+/// A connection over a Unix socket or loopback TCP. A receive polls the socket for the
+/// response for a while before it blocks (<see cref="ServerLimits.DefaultBusyPoll"/> unless
+/// told otherwise): a call answered within that time skips the kernel's wake-up.
+/// </summary>
 public sealed class SocketClientTransport : IClientTransport
 {
     private readonly Socket _socket;
+    private readonly long _busyPollTicks;
 
-    private SocketClientTransport(Socket socket) => _socket = socket;
+    private SocketClientTransport(Socket socket, TimeSpan busyPoll)
+    {
+        _socket = socket;
+        _busyPollTicks = BusyPoll.Ticks(busyPoll);
+    }
 
     /// <summary>Connects to <paramref name="endpoint"/>.</summary>
+    /// <param name="endpoint">Where the server listens.</param>
+    /// <param name="busyPoll">How long a receive polls before it blocks (default <see cref="ServerLimits.DefaultBusyPoll"/>; zero: block at once).</param>
     /// <exception cref="IOException">nobody listens there.</exception>
-    public static SocketClientTransport Connect(ServerEndpoint endpoint)
+    public static SocketClientTransport Connect(ServerEndpoint endpoint, TimeSpan? busyPoll = null)
     {
         ArgumentNullException.ThrowIfNull(endpoint);
+        var poll = busyPoll ?? ServerLimits.DefaultBusyPoll;
+        ArgumentOutOfRangeException.ThrowIfLessThan(poll, TimeSpan.Zero, nameof(busyPoll));
         var socket = new Socket(endpoint.Family, SocketType.Stream, endpoint.Protocol);
         try
         {
@@ -35,7 +48,7 @@ public sealed class SocketClientTransport : IClientTransport
                 socket.NoDelay = true;
             }
 
-            return new SocketClientTransport(socket);
+            return new SocketClientTransport(socket, poll);
         }
         catch (SocketException e)
         {
@@ -68,6 +81,7 @@ public sealed class SocketClientTransport : IClientTransport
     {
         try
         {
+            BusyPoll.Wait(_socket, _busyPollTicks);
             return _socket.Receive(buffer);
         }
         catch (SocketException e) when (e.SocketErrorCode is SocketError.ConnectionReset or SocketError.ConnectionAborted)

@@ -18,6 +18,7 @@ public sealed class PvIommuServer : IAsyncDisposable
 {
     private readonly WireService _service;
     private readonly ServerOptions _options;
+    private readonly long _busyPollTicks;
     private readonly Lock _lock = new();
     private readonly HashSet<Socket> _sockets = [];
     private readonly List<Task> _connections = [];
@@ -31,7 +32,9 @@ public sealed class PvIommuServer : IAsyncDisposable
     {
         ArgumentNullException.ThrowIfNull(host);
         ArgumentNullException.ThrowIfNull(options);
+        ArgumentOutOfRangeException.ThrowIfLessThan(options.BusyPoll, TimeSpan.Zero, nameof(options));
         _options = options;
+        _busyPollTicks = BusyPoll.Ticks(options.BusyPoll);
         _service = new WireService(host, options.MaxSessions, options.Trace);
         Endpoint = options.Endpoint;
     }
@@ -221,7 +224,10 @@ public sealed class PvIommuServer : IAsyncDisposable
         }
     }
 
-    /// <summary>One connection: blocking reads into the connection's buffer, frames run as they complete.</summary>
+    /// <summary>
+    /// One connection: reads into the connection's buffer, each after polling for bytes for
+    /// <see cref="ServerOptions.BusyPoll"/>, then blocking; frames run as they complete.
+    /// </summary>
     private void Serve(Socket socket)
     {
         var connection = _service.Open(new SocketSink(socket));
@@ -233,6 +239,7 @@ public sealed class PvIommuServer : IAsyncDisposable
             var opening = true;
             while (true)
             {
+                BusyPoll.Wait(socket, _busyPollTicks);
                 var received = socket.Receive(connection.ReceiveSpace());
                 if (received == 0 || !connection.Received(received))
                 {

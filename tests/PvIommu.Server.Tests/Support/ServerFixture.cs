@@ -26,7 +26,7 @@ internal sealed class SocketServer : IAsyncDisposable
 
     public string SocketPath => ((ServerEndpoint.UnixSocket)Server.Endpoint).Path;
 
-    public static SocketServer Start(TextWriter? trace = null, int maxSessions = ServerLimits.DefaultMaxSessions, Host? host = null)
+    public static SocketServer Start(TextWriter? trace = null, int maxSessions = ServerLimits.DefaultMaxSessions, Host? host = null, TimeSpan? busyPoll = null)
     {
         // Short paths: a Unix socket path has at most 107 bytes.
         var folder = Path.Combine(Path.GetTempPath(), "pvi-" + Guid.NewGuid().ToString("N")[..12]);
@@ -36,6 +36,7 @@ internal sealed class SocketServer : IAsyncDisposable
             Endpoint = new ServerEndpoint.UnixSocket(Path.Combine(folder, "s")),
             Trace = trace,
             MaxSessions = maxSessions,
+            BusyPoll = busyPoll ?? ServerLimits.DefaultBusyPoll,
         });
         server.Start();
         return new SocketServer(folder, server);
