@@ -28,7 +28,8 @@ internal static class BusyPoll
             return;
         }
 
-        var deadline = Stopwatch.GetTimestamp() + ticks;
+        var start = Stopwatch.GetTimestamp();
+        var deadline = ticks < long.MaxValue - start ? start + ticks : long.MaxValue;
         while (!socket.Poll(0, SelectMode.SelectRead) && Stopwatch.GetTimestamp() < deadline)
         {
             // A thread waiting for this CPU runs first: on a machine with as many CPUs as
