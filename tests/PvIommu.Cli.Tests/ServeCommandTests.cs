@@ -100,43 +100,27 @@ public sealed class ServeCommandTests
         Assert.Empty(output);
     }
 
-    [Fact]
-    public void Serve_SocketAndTcp_IsAUsageError()
+    [Theory]
+    [InlineData("pviommu serve: give --socket or --tcp, not both", new[] { "--socket", "x.sock", "--tcp", "127.0.0.1:0" })]
+    [InlineData("pviommu serve: --busy-poll must be 0 or more microseconds, got -5", new[] { "--socket", "x.sock", "--busy-poll", "-5" })]
+    public void Serve_BadOptions_AreAUsageError_WithOneLine(string message, string[] options)
     {
-        var (exit, output, error) = CliConsole.Run("serve", "--socket", "x.sock", "--tcp", "127.0.0.1:0");
+        var (exit, output, error) = CliConsole.Run(["serve", .. options]);
 
         Assert.Equal(ExitCodes.Usage, exit);
-        Assert.Equal("pviommu serve: give --socket or --tcp, not both", error.Trim());
+        Assert.Equal(message, error.Trim());
         Assert.Empty(output);
     }
 
     [Fact]
-    public void Serve_NegativeBusyPoll_IsAUsageError()
-    {
-        var (exit, output, error) = CliConsole.Run("serve", "--socket", "x.sock", "--busy-poll", "-5");
-
-        Assert.Equal(ExitCodes.Usage, exit);
-        Assert.Equal("pviommu serve: --busy-poll must be 0 or more microseconds, got -5", error.Trim());
-        Assert.Empty(output);
-    }
-
-    [Fact]
-    public void ServeHelp_DocumentsBusyPollAndItsDefault()
-    {
-        var (exit, output, _) = CliConsole.Run("serve", "--help");
-
-        Assert.Equal(0, exit);
-        Assert.Contains("--busy-poll <MICROSECONDS>", output, StringComparison.Ordinal);
-        Assert.Contains("(default 50)", output, StringComparison.Ordinal);
-    }
-
-    [Fact]
-    public void ServeHelp_DocumentsHost()
+    public void ServeHelp_DocumentsHostAndBusyPoll()
     {
         var (exit, output, _) = CliConsole.Run("serve", "--help");
 
         Assert.Equal(0, exit);
         Assert.Contains("--host <FILE>", output, StringComparison.Ordinal);
         Assert.Contains("scenario file", output, StringComparison.Ordinal);
+        Assert.Contains("--busy-poll <MICROSECONDS>", output, StringComparison.Ordinal);
+        Assert.Contains("(default 50)", output, StringComparison.Ordinal);
     }
 }
