@@ -104,8 +104,7 @@ public sealed unsafe partial class PageTable<TFormat>
     /// <remarks>
     /// Lookups are independent of each other, so the fewer instructions a walk takes, the more
     /// walks the CPU keeps in flight while their loads miss: a random lookup is memory-bound.
-    /// The three levels every table has are written out, with constant shifts. A walk that
-    /// reaches level 1 returns from there; the others meet in one exit.
+    /// The three levels every table has are written out, with constant shifts.
     /// </remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private bool TryLookupContiguous(ulong dfn, out PtLeaf leaf)
@@ -113,7 +112,6 @@ public sealed unsafe partial class PageTable<TFormat>
         var bias = _bias;
         var words = _rootWords;
         ulong e;
-        int level;
 
         // Levels above 3, counted by their index's shift (27 for level 4): IsLeaf tests the same
         // bits at every level above 1, so level 4's test serves them all.
@@ -122,8 +120,7 @@ public sealed unsafe partial class PageTable<TFormat>
             e = words[(nuint)(dfn >> shift) & (PageLevel.Entries - 1)];
             if (!TFormat.IsPresent(e) || TFormat.IsLeaf(e, 4))
             {
-                level = (shift / PageLevel.Bits) + 1;
-                goto Above;
+                return Ends(e, dfn, (shift / PageLevel.Bits) + 1, out leaf);
             }
 
             words = (ulong*)(bias + (nint)TFormat.AddressField(e));
@@ -132,22 +129,17 @@ public sealed unsafe partial class PageTable<TFormat>
         e = words[(nuint)(dfn >> 18) & (PageLevel.Entries - 1)];
         if (!TFormat.IsPresent(e) || TFormat.IsLeaf(e, 3))
         {
-            level = 3;
-            goto Above;
+            return Ends(e, dfn, 3, out leaf);
         }
 
         e = ((ulong*)(bias + (nint)TFormat.AddressField(e)))[(nuint)(dfn >> 9) & (PageLevel.Entries - 1)];
         if (!TFormat.IsPresent(e) || TFormat.IsLeaf(e, 2))
         {
-            level = 2;
-            goto Above;
+            return Ends(e, dfn, 2, out leaf);
         }
 
         e = ((ulong*)(bias + (nint)TFormat.AddressField(e)))[(nuint)dfn & (PageLevel.Entries - 1)];
         return Ends(e, dfn, 1, out leaf);
-
-    Above:
-        return Ends(e, dfn, level, out leaf);
     }
 
     /// <summary>A walk over a pool whose frames lie in scattered chunks: a step loads the entry, then the next table's page pointer.</summary>
