@@ -22,12 +22,12 @@ public interface IClientTransport : IDisposable
 public sealed class SocketClientTransport : IClientTransport
 {
     private readonly Socket _socket;
-    private readonly long _busyPollTicks;
+    private readonly BusyPoll _busyPoll;
 
-    private SocketClientTransport(Socket socket, TimeSpan busyPoll)
+    private SocketClientTransport(Socket socket, BusyPoll busyPoll)
     {
         _socket = socket;
-        _busyPollTicks = BusyPoll.Ticks(busyPoll);
+        _busyPoll = busyPoll;
     }
 
     /// <summary>Connects to <paramref name="endpoint"/>.</summary>
@@ -37,8 +37,7 @@ public sealed class SocketClientTransport : IClientTransport
     public static SocketClientTransport Connect(ServerEndpoint endpoint, TimeSpan? busyPoll = null)
     {
         ArgumentNullException.ThrowIfNull(endpoint);
-        var poll = busyPoll ?? ServerLimits.DefaultBusyPoll;
-        ArgumentOutOfRangeException.ThrowIfLessThan(poll, TimeSpan.Zero, nameof(busyPoll));
+        var poll = new BusyPoll(busyPoll ?? ServerLimits.DefaultBusyPoll, nameof(busyPoll));
         var socket = new Socket(endpoint.Family, SocketType.Stream, endpoint.Protocol);
         try
         {
@@ -81,7 +80,7 @@ public sealed class SocketClientTransport : IClientTransport
     {
         try
         {
-            BusyPoll.Wait(_socket, _busyPollTicks);
+            _busyPoll.Wait(_socket);
             return _socket.Receive(buffer);
         }
         catch (SocketException e) when (e.SocketErrorCode is SocketError.ConnectionReset or SocketError.ConnectionAborted)

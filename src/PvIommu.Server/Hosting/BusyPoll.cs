@@ -16,20 +16,32 @@ namespace PvIommu.Server;
 /// to any thread waiting for it: without that, a third runnable thread (the JIT's, the GC's)
 /// left one poller waiting for the other to give up, and 1 % of round trips took ~115 µs.
 /// </remarks>
-internal static class BusyPoll
+internal readonly struct BusyPoll
 {
-    /// <summary>Returns once <paramref name="socket"/> is readable, or after <paramref name="ticks"/> <see cref="Stopwatch"/> ticks.</summary>
+    private readonly long _ticks;
+
+    /// <summary>A poll of <paramref name="time"/> (zero: none, the receive blocks at once).</summary>
+    /// <param name="time">How long to poll.</param>
+    /// <param name="paramName">The caller's name for <paramref name="time"/>, for the exception.</param>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="time"/> is negative.</exception>
+    public BusyPoll(TimeSpan time, string paramName)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(time, TimeSpan.Zero, paramName);
+        _ticks = (long)(time.TotalSeconds * Stopwatch.Frequency);
+    }
+
+    /// <summary>Returns once <paramref name="socket"/> is readable, or when the poll's time is up.</summary>
     /// <exception cref="ObjectDisposedException">the socket was closed.</exception>
     /// <exception cref="SocketException">the socket failed.</exception>
-    public static void Wait(Socket socket, long ticks)
+    public void Wait(Socket socket)
     {
-        if (ticks <= 0)
+        if (_ticks <= 0)
         {
             return;
         }
 
         var start = Stopwatch.GetTimestamp();
-        var deadline = ticks < long.MaxValue - start ? start + ticks : long.MaxValue;
+        var deadline = _ticks < long.MaxValue - start ? start + _ticks : long.MaxValue;
         while (!socket.Poll(0, SelectMode.SelectRead) && Stopwatch.GetTimestamp() < deadline)
         {
             // A thread waiting for this CPU runs first: on a machine with as many CPUs as
@@ -37,7 +49,4 @@ internal static class BusyPoll
             Thread.Yield();
         }
     }
-
-    /// <summary><paramref name="time"/> in <see cref="Stopwatch"/> ticks.</summary>
-    public static long Ticks(TimeSpan time) => (long)(time.TotalSeconds * Stopwatch.Frequency);
 }

@@ -18,7 +18,7 @@ public sealed class PvIommuServer : IAsyncDisposable
 {
     private readonly WireService _service;
     private readonly ServerOptions _options;
-    private readonly long _busyPollTicks;
+    private readonly BusyPoll _busyPoll;
     private readonly Lock _lock = new();
     private readonly HashSet<Socket> _sockets = [];
     private readonly List<Task> _connections = [];
@@ -32,9 +32,8 @@ public sealed class PvIommuServer : IAsyncDisposable
     {
         ArgumentNullException.ThrowIfNull(host);
         ArgumentNullException.ThrowIfNull(options);
-        ArgumentOutOfRangeException.ThrowIfLessThan(options.BusyPoll, TimeSpan.Zero, nameof(options));
+        _busyPoll = new BusyPoll(options.BusyPoll, nameof(options));
         _options = options;
-        _busyPollTicks = BusyPoll.Ticks(options.BusyPoll);
         _service = new WireService(host, options.MaxSessions, options.Trace);
         Endpoint = options.Endpoint;
     }
@@ -239,7 +238,7 @@ public sealed class PvIommuServer : IAsyncDisposable
             var opening = true;
             while (true)
             {
-                BusyPoll.Wait(socket, _busyPollTicks);
+                _busyPoll.Wait(socket);
                 var received = socket.Receive(connection.ReceiveSpace());
                 if (received == 0 || !connection.Received(received))
                 {
