@@ -61,13 +61,13 @@ public sealed record SimulationResult
 /// <param name="Value">Its value as written.</param>
 public sealed record Setting(string Key, string Value);
 
-/// <summary>Modelled time, split by where it goes (docs/cost-model.md).</summary>
+/// <summary>Modelled time, split by where it goes (docs/cost-model.md). A value: workloads model every operation's latency with it.</summary>
 /// <param name="HypercallNs">Hypercall traps × hypercall cost.</param>
 /// <param name="PteNs">PTE writes × PTE-write cost.</param>
 /// <param name="InvalidationNs">IOTLB invalidations × invalidation latency.</param>
 /// <param name="WalkNs">Page-walk steps × walk-step cost.</param>
 /// <param name="TransferNs">Bytes moved ÷ device bandwidth.</param>
-public sealed record ModelledTime(double HypercallNs, double PteNs, double InvalidationNs, double WalkNs, double TransferNs)
+public readonly record struct ModelledTime(double HypercallNs, double PteNs, double InvalidationNs, double WalkNs, double TransferNs)
 {
     /// <summary>CPU time of the control path (hypercalls, PTE writes, invalidations).</summary>
     public double ControlNs => HypercallNs + PteNs + InvalidationNs;

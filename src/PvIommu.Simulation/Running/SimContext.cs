@@ -75,11 +75,9 @@ internal sealed class SimContext
 
     public double LatencyNs(CallCost calls, WalkCost walks, long bytes) => Model(calls, walks, bytes).TotalNs;
 
-    /// <summary>
-    /// <see cref="LatencyNs"/> of a DMA that made no call: its walk steps and its bytes, without
-    /// the rest of the model (this runs for every frame a NIC receives).
-    /// </summary>
-    public double DeviceLatencyNs(long walkSteps, long bytes) => (walkSteps * Cost.WalkStepNs) + Cost.TransferNs(bytes);
+    /// <summary><see cref="LatencyNs"/> of a DMA that made no call, from its walk steps alone (a NIC reads no other walk counter per frame).</summary>
+    public double DeviceLatencyNs(long walkSteps, long bytes) =>
+        Model(default, new WalkCost(Translations: 0, Walks: 0, WalkSteps: walkSteps, IotlbHits: 0, IotlbMisses: 0), bytes).DeviceNs;
 
     private List<ReservedRange> ReservedOf(Platform.Pci.Sbdf device) =>
         [.. Scenario.Host.Reserved.Where(r => r.Devices.Contains(device)).Select(r => new ReservedRange(r.StartFrame, r.Frames, ReservedKind.Direct, r.Name))];
