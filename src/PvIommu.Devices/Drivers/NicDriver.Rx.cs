@@ -7,6 +7,9 @@ public sealed partial class NicDriver
     /// <summary>Bytes the stack reads of a frame nobody asked to see whole: its headers (Ethernet, IP, TCP with options).</summary>
     private const int HeaderBytes = 128;
 
+    /// <summary>Most receive descriptors read or written by one CPU access to the ring (a NAPI budget's worth).</summary>
+    private const int RxReadRun = 64;
+
     private readonly byte[] _frame = new byte[4096];
     private int _rxNextToClean;
     private int _rxNextToUse;
@@ -30,12 +33,22 @@ public sealed partial class NicDriver
             return 0;
         }
 
+        // Descriptors are read in runs (up to the budget and the ring's end), as the CPU streams
+        // through a ring's cache lines; one read per run instead of one per descriptor.
         var reaped = 0;
-        Span<byte> raw = stackalloc byte[RxDescriptor.Size];
+        Span<byte> run = stackalloc byte[RxReadRun * RxDescriptor.Size];
+        var read = 0;
+        var next = 0;
         while (reaped < budget && _rxPages[_rxNextToClean] is { } page)
         {
-            _rxRing.Read(_rxNextToClean * RxDescriptor.Size, raw);
-            var descriptor = RxDescriptor.Read(raw);
+            if (next == read)
+            {
+                read = Math.Min(Math.Min(RxReadRun, budget - reaped), _rxPages.Length - _rxNextToClean);
+                _rxRing.Read(_rxNextToClean * RxDescriptor.Size, run[..(read * RxDescriptor.Size)]);
+                next = 0;
+            }
+
+            var descriptor = RxDescriptor.Read(run.Slice(next++ * RxDescriptor.Size, RxDescriptor.Size));
             if (!descriptor.IsDone)
             {
                 break;
@@ -79,11 +92,17 @@ public sealed partial class NicDriver
         }
     }
 
-    /// <summary>Posts a pool page in every free slot but the one that keeps head and tail apart, then writes RDT.</summary>
+    /// <summary>
+    /// Posts a pool page in every free slot but the one that keeps head and tail apart, then writes
+    /// RDT. The descriptors are written in runs of consecutive slots (one write per run); the NIC
+    /// reads none of them before RDT moves.
+    /// </summary>
     private void Refill()
     {
         var posted = 0;
-        Span<byte> raw = stackalloc byte[RxDescriptor.Size];
+        Span<byte> run = stackalloc byte[RxReadRun * RxDescriptor.Size];
+        var first = _rxNextToUse;
+        var pending = 0;
         while (_rxPosted < _rxPages.Length - 1)
         {
             if (!Pool.TryGet(out var page))
@@ -92,12 +111,23 @@ public sealed partial class NicDriver
                 break;
             }
 
-            RxDescriptor.Posted(page.Iova).Write(raw);
-            _rxRing.Write(_rxNextToUse * RxDescriptor.Size, raw);
+            RxDescriptor.Posted(page.Iova).Write(run[(pending * RxDescriptor.Size)..]);
+            pending++;
             _rxPages[_rxNextToUse] = page;
             _rxNextToUse = (_rxNextToUse + 1) % _rxPages.Length;
             _rxPosted++;
             posted++;
+            if (pending == RxReadRun || _rxNextToUse == 0)
+            {
+                _rxRing.Write(first * RxDescriptor.Size, run[..(pending * RxDescriptor.Size)]);
+                first = _rxNextToUse;
+                pending = 0;
+            }
+        }
+
+        if (pending > 0)
+        {
+            _rxRing.Write(first * RxDescriptor.Size, run[..(pending * RxDescriptor.Size)]);
         }
 
         if (posted > 0)
