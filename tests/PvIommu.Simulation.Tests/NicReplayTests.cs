@@ -44,6 +44,16 @@ public class NicReplayTests
     }
 
     [Fact]
+    public void WriteBackBursts_ChangeNeitherTheFramesNorTheControlPath()
+    {
+        var single = NicReplay.Run(new NicReplayOptions { Frames = 20_000, WriteBack = 1 });
+        var bursts = NicReplay.Run(new NicReplayOptions { Frames = 20_000, WriteBack = 4 });
+
+        Assert.Equal((single.Frames, single.Bytes, single.Traps, single.IommuOps, single.Invalidations), (bursts.Frames, bursts.Bytes, bursts.Traps, bursts.IommuOps, bursts.Invalidations));
+        Assert.Equal(0, bursts.Dropped);
+    }
+
+    [Fact]
     public void NoRecycling_EveryFrameCostsAnUnmapAndAMap()
     {
         var r = NicReplay.Run(new NicReplayOptions { Frames = 20_000, Recycle = 0 });

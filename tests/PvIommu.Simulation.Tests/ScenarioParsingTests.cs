@@ -82,6 +82,7 @@ public class ScenarioParsingTests
         Assert.True(s.Host.Superpages);
         var nic = Assert.IsType<NicRxSpec>(Assert.Single(s.Workloads));
         Assert.Equal(1e9, nic.LineRateBitsPerSecond);
+        Assert.Equal(1, nic.WriteBack);
     }
 
     public static TheoryData<string, string, int, string> BadInputs() => new()
@@ -112,6 +113,8 @@ public class ScenarioParsingTests
         { "device = \"00:02.0\"\n", string.Empty, 25, "missing 'device'" },
         // A key set twice.
         { "seed = 7", "seed = 7\nseed = 8", 3, "already" },
+        // A write-back burst longer than the NIC's descriptor cache.
+        { "line_rate = \"1Gbps\"", "line_rate = \"1Gbps\"\nwrite_back = 33", 29, "'write_back' must be from 1 to 32" },
         // A share out of range.
         { "line_rate = \"1Gbps\"", "line_rate = \"1Gbps\"\nrecycle = 1.5", 29, "'recycle' must be a share from 0 to 1" },
         // A workload on a device no domain drives.

@@ -39,6 +39,14 @@ public sealed partial class Nic
 
     private readonly ulong[] _rxCache = new ulong[RxDescriptorCache];
 
+    // Completed descriptors held on chip for the next write-back burst: whole 16-byte
+    // descriptors of consecutive slots from _rxHeldSlot, and each one's frame length (-1: RXE).
+    private readonly byte[] _rxHeld = new byte[RxDescriptorCache * RxDescriptor.Size];
+    private readonly int[] _rxHeldLengths = new int[RxDescriptorCache];
+    private int _rxHeldCount;
+    private ulong _rxHeldSlot;
+    private int _rxWriteBackThreshold = 1;
+
     // Buffer addresses of ring slots head, head + 1, ...: _rxCache[_rxCacheNext] is the head's.
     private int _rxCached;
     private int _rxCacheNext;
@@ -88,19 +96,96 @@ public sealed partial class Nic
             data.IsOk ? (ushort)frame.Length : (ushort)0,
             RxStatus.DescriptorDone | RxStatus.EndOfPacket,
             data.IsOk ? RxErrors.None : RxErrors.RxDataError);
-        Span<byte> writeBack = stackalloc byte[RxDescriptor.Size - RxDescriptor.WriteBackOffset];
-        done.WriteBack(writeBack);
-        var status = Dma.Write(slot + RxDescriptor.WriteBackOffset, writeBack);
         _rx.AdvanceHead();
-        if (!data.IsOk || !status.IsOk)
+        if (!data.IsOk)
         {
             _rxDmaErrors++;
-            return data.IsOk ? RxOutcome.WriteBackFault : RxOutcome.DataFault;
         }
 
-        _rxFrames++;
-        _rxBytes += frame.Length;
-        return RxOutcome.Delivered;
+        // The descriptor joins the held burst (a burst is consecutive slots of one 4 KiB page);
+        // the burst is written back once it reaches the threshold.
+        if (_rxHeldCount != 0 && (slot != _rxHeldSlot + ((ulong)_rxHeldCount * RxDescriptor.Size) || (slot >> Frame.Shift) != (_rxHeldSlot >> Frame.Shift)))
+        {
+            FlushRxWriteBack();
+        }
+
+        if (_rxHeldCount == 0)
+        {
+            _rxHeldSlot = slot;
+        }
+
+        done.Write(_rxHeld.AsSpan(_rxHeldCount * RxDescriptor.Size, RxDescriptor.Size));
+        _rxHeldLengths[_rxHeldCount++] = data.IsOk ? frame.Length : -1;
+        var written = _rxHeldCount < _rxWriteBackThreshold || FlushRxWriteBack();
+        if (!data.IsOk)
+        {
+            return RxOutcome.DataFault;
+        }
+
+        return written ? RxOutcome.Delivered : RxOutcome.WriteBackFault;
+    }
+
+    /// <summary>
+    /// Receive descriptors written back in one burst: the NIC holds completed descriptors and
+    /// writes back up to this many consecutive ones (whole descriptors, in one DMA write that
+    /// never crosses a 4 KiB page), as the 82599's RXDCTL.WTHRESH. 1, the default, writes each
+    /// one back as its frame lands. <see cref="FlushRxWriteBack"/> writes back what is held.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">not 1 to <see cref="RxDescriptorCache"/>.</exception>
+    public int RxWriteBackThreshold
+    {
+        get => _rxWriteBackThreshold;
+        set
+        {
+            ArgumentOutOfRangeException.ThrowIfLessThan(value, 1);
+            ArgumentOutOfRangeException.ThrowIfGreaterThan(value, RxDescriptorCache);
+            _rxWriteBackThreshold = value;
+            if (_rxHeldCount >= value)
+            {
+                FlushRxWriteBack();
+            }
+        }
+    }
+
+    /// <summary>Receive descriptors completed and not yet written back (the driver sees no DD on them yet).</summary>
+    public int RxHeldWriteBacks => _rxHeldCount;
+
+    /// <summary>
+    /// Writes back every held receive descriptor in one DMA write, as the interrupt throttle
+    /// timer does before the interrupt that makes a driver poll. Frames whose data landed count
+    /// as received only now; if the write is refused they count as DMA errors, and the driver
+    /// never sees them.
+    /// </summary>
+    /// <returns>False when the write was refused; true when it succeeded or nothing was held.</returns>
+    public bool FlushRxWriteBack()
+    {
+        var held = _rxHeldCount;
+        if (held == 0)
+        {
+            return true;
+        }
+
+        _rxHeldCount = 0;
+        var ok = Dma.Write(_rxHeldSlot, _rxHeld.AsSpan(0, held * RxDescriptor.Size)).IsOk;
+        foreach (var length in _rxHeldLengths.AsSpan(0, held))
+        {
+            if (length < 0)
+            {
+                continue; // RXE: counted when the data write was refused
+            }
+
+            if (ok)
+            {
+                _rxFrames++;
+                _rxBytes += length;
+            }
+            else
+            {
+                _rxDmaErrors++;
+            }
+        }
+
+        return ok;
     }
 
     /// <summary>
@@ -138,4 +223,7 @@ public sealed partial class Nic
         _rxCached = 0;
         _rxCacheNext = 0;
     }
+
+    /// <summary>Forgets the held write-backs (reset, or the ring reprogrammed): their frames are lost.</summary>
+    private void DropRxWriteBacks() => _rxHeldCount = 0;
 }

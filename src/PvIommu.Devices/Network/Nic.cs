@@ -101,6 +101,7 @@ public sealed partial class Nic : IDmaDevice
         RxBufferSize = bufferSize;
         _rx.Configure(ringBase, descriptors);
         DropRxDescriptors();
+        DropRxWriteBacks();
     }
 
     /// <summary>Programs and enables the transmit ring (TDBA, TDLEN, TCTL.EN); head = tail = 0.</summary>
@@ -118,6 +119,7 @@ public sealed partial class Nic : IDmaDevice
     {
         _rx.Disable();
         DropRxDescriptors();
+        DropRxWriteBacks();
         _tx.Disable();
         _txLength = 0;
         _txBroken = false;

@@ -28,6 +28,9 @@ public sealed record NicReplayOptions
     /// <summary>Deferred policy: unmaps per flush.</summary>
     public int Batch { get; init; } = 256;
 
+    /// <summary>Receive descriptors the NIC writes back in one burst: 4, a 64-byte cache line of them.</summary>
+    public int WriteBack { get; init; } = 4;
+
     /// <summary>The seed of the recycling choices.</summary>
     public ulong Seed { get; init; } = 1;
 }
@@ -158,5 +161,6 @@ public static class NicReplay
         ring = {o.Ring}
         napi = {o.Napi}
         recycle = {o.Recycle}
+        write_back = {o.WriteBack}
         """);
 }

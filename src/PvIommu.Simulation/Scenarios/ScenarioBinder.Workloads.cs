@@ -1,3 +1,5 @@
+using PvIommu.Devices.Network;
+
 namespace PvIommu.Simulation.Scenarios;
 
 /// <summary>The <c>[[workload]]</c> sections, one binder per kind.</summary>
@@ -23,6 +25,7 @@ internal static partial class ScenarioBinder
                 Napi = (int)r.Integer("napi", 64, 1, 4096),
                 Recycle = r.Fraction("recycle", 0.8),
                 BufferBytes = (int)r.Size("buffer", 4096, 256, 4096),
+                WriteBack = (int)r.Integer("write_back", 1, 1, Nic.RxDescriptorCache),
             },
             "nvme" => new NvmeSpec(device, line)
             {

@@ -42,6 +42,9 @@ public sealed record NicRxSpec(Sbdf Device, int Line) : WorkloadSpec(Device, Lin
 
     /// <summary>Receive buffer size in bytes.</summary>
     public int BufferBytes { get; init; } = 4096;
+
+    /// <summary>Receive descriptors the NIC writes back in one burst (<c>Nic.RxWriteBackThreshold</c>); 1 writes each back as its frame lands.</summary>
+    public int WriteBack { get; init; } = 1;
 }
 
 /// <summary>An NVMe-like controller with a queue depth and a block-size mix; one map per I/O.</summary>

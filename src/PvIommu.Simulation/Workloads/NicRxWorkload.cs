@@ -27,7 +27,7 @@ internal sealed class NicRxWorkload : Workload
         : base(context, spec, spec.LineRateBitsPerSecond / (8.0 * (spec.FrameBytes + 20)))
     {
         _spec = spec;
-        _nic = new Nic(context.Host.Machine, spec.Device);
+        _nic = new Nic(context.Host.Machine, spec.Device) { RxWriteBackThreshold = spec.WriteBack };
         _frame = new byte[spec.FrameBytes];
         _deviceNs = new double[spec.Napi];
         Random.Fill(_frame);
@@ -109,6 +109,8 @@ internal sealed class NicRxWorkload : Workload
                 device[arrived++] = Context.DeviceLatencyNs(Unit.WalkStepCount - steps, bytes);
             }
 
+            // The interrupt that starts the poll comes after the NIC writes back what it holds.
+            _nic.FlushRxWriteBack();
             Charge(default, Meter.Walks(Unit) - walks);
             var spent = _environment!.Spent;
             _driver!.Poll(_spec.Napi, null);
