@@ -105,9 +105,11 @@ internal sealed class IotlbArray
         var evicted = slot < 0;
         if (evicted)
         {
-            // Round-robin victim per set: deterministic, and no bookkeeping on the hit path.
-            slot = first + _next[set];
-            _next[set] = (byte)((_next[set] + 1) % _ways);
+            // Round-robin victim per set: deterministic, and no bookkeeping on the hit path (a
+            // compare, not a division by the run-time way count: every miss of a stream evicts).
+            var victim = _next[set];
+            slot = first + victim;
+            _next[set] = (byte)(victim + 1 == _ways ? 0 : victim + 1);
         }
         else if (_entries[slot].Key == 0)
         {
