@@ -21,6 +21,29 @@ public interface IHypercallChannel
     /// once before this returns.
     /// </summary>
     void Multicall(IReadOnlyList<IommuOpCall> calls);
+
+    /// <summary>
+    /// The same multicall with its entries packed in <paramref name="batch"/> (no object per
+    /// entry): each entry's result and written-back bytes land in the batch. The default copies
+    /// the entries into <see cref="IommuOpCall"/>s for <see cref="Multicall(IReadOnlyList{IommuOpCall})"/>
+    /// and back; a channel that can read the batch in place overrides it.
+    /// </summary>
+    void Multicall(IommuOpBatch batch)
+    {
+        ArgumentNullException.ThrowIfNull(batch);
+        var calls = new IommuOpCall[batch.Count];
+        for (var i = 0; i < calls.Length; i++)
+        {
+            calls[i] = new IommuOpCall(batch.SubOpAt(i), batch.ArgumentAt(i).ToArray());
+        }
+
+        Multicall(calls);
+        for (var i = 0; i < calls.Length; i++)
+        {
+            calls[i].Argument.CopyTo(batch.ArgumentAt(i));
+            batch.SetResult(i, calls[i].Result);
+        }
+    }
 }
 
 /// <summary>One iommu_op entry of a multicall: sub-op, argument bytes (updated in place) and result.</summary>

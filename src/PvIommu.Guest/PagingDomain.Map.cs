@@ -1,5 +1,6 @@
 using PvIommu.Abi;
 using PvIommu.Abi.Structs;
+using PvIommu.Guest.Hypercalls;
 
 namespace PvIommu.Guest;
 
@@ -56,11 +57,10 @@ public sealed partial class PagingDomain
             flags &= ~MapFlags.NoFlush;
         }
 
-        var calls = new IommuOpCall[chunks.Count];
-        for (var i = 0; i < chunks.Count; i++)
+        var calls = Driver.Ops.Rent();
+        foreach (var c in chunks)
         {
-            var c = chunks[i];
-            calls[i] = Driver.Ops.Entry(SubOp.MapPages, new MapPages { CtxNo = ContextNo, Gfn = c.Gfn, Dfn = c.Dfn, MapFlags = flags, Pgsize = c.Pgsize, NrPages = c.Pages });
+            IommuOps.Add(calls, SubOp.MapPages, new MapPages { CtxNo = ContextNo, Gfn = c.Gfn, Dfn = c.Dfn, MapFlags = flags, Pgsize = c.Pgsize, NrPages = c.Pages });
         }
 
         if (Driver.Options.BatchRuns)
@@ -70,10 +70,10 @@ public sealed partial class PagingDomain
         else
         {
             // One trap per run, as Linux: the first error stops the loop; the calls not issued map nothing.
-            foreach (var call in calls)
+            for (var i = 0; i < calls.Count; i++)
             {
-                Driver.Ops.Issue([call]);
-                if (call.Result != 0)
+                Driver.Ops.IssueAlone(calls, i);
+                if (calls.ResultAt(i) != 0)
                 {
                     break;
                 }
@@ -82,10 +82,10 @@ public sealed partial class PagingDomain
 
         var error = 0;
         ulong mapped = 0;
-        foreach (var call in calls)
+        for (var i = 0; i < calls.Count; i++)
         {
-            error = error != 0 ? error : call.Result;
-            mapped += FramesMapped(call);
+            error = error != 0 ? error : calls.ResultAt(i);
+            mapped += FramesMapped(calls.ArgumentAt(i));
         }
 
         if (error == 0)
@@ -101,14 +101,14 @@ public sealed partial class PagingDomain
             Undo(chunks, calls);
         }
 
-        Driver.Ops.Recycle(calls);
+        Driver.Ops.Return(calls);
         return error;
     }
 
     /// <summary>Frames a map_pages call mapped: <c>mapped</c> counts pages of its pgsize (spec §3).</summary>
-    private static ulong FramesMapped(IommuOpCall call)
+    private static ulong FramesMapped(ReadOnlySpan<byte> argument)
     {
-        var op = MapPages.Read(call.Argument);
+        var op = MapPages.Read(argument);
         return op.Mapped * PageSizes.FramesPerPage(op.Pgsize);
     }
 
@@ -116,34 +116,35 @@ public sealed partial class PagingDomain
     /// Unmaps exactly what each call of a failed map counted as mapped: never a frame the call
     /// did not map (a dfn that was mapped before, an RMRR frame), so the context is as it was.
     /// </summary>
-    private void Undo(List<MapChunk> chunks, IommuOpCall[] calls)
+    private void Undo(List<MapChunk> chunks, IommuOpBatch calls)
     {
-        var undo = new List<(IommuOpCall Call, ulong Dfn, ulong Frames)>();
-        for (var i = 0; i < calls.Length; i++)
+        var entries = Driver.Ops.Rent();
+        var owed = new List<ulong>();
+        for (var i = 0; i < calls.Count; i++)
         {
             var dfn = chunks[i].Dfn;
-            var frames = FramesMapped(calls[i]);
+            var frames = FramesMapped(calls.ArgumentAt(i));
             while (frames != 0)
             {
                 var n = (uint)Math.Min(frames, uint.MaxValue);
-                undo.Add((UnmapEntry(dfn, n), dfn, n));
+                AddUnmap(entries, dfn, n);
+                owed.Add(n);
                 dfn += n;
                 frames -= n;
             }
         }
 
-        IommuOpCall[] entries = [.. undo.Select(u => u.Call)];
         Driver.Ops.Issue(entries);
-        foreach (var (call, dfn, frames) in undo)
+        for (var i = 0; i < entries.Count; i++)
         {
-            var done = (ulong)UnmapPages.Read(call.Argument).Unmapped;
+            var done = (ulong)UnmapPages.Read(entries.ArgumentAt(i)).Unmapped;
             Driver.Ops.Stats.FramesUndone += (long)done;
-            if (call.Result != 0 || done != frames)
+            if (entries.ResultAt(i) != 0 || done != owed[i])
             {
                 Driver.Ops.Stats.UndoFailures++;
             }
         }
 
-        Driver.Ops.Recycle(entries);
+        Driver.Ops.Return(entries);
     }
 }

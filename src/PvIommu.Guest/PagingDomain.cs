@@ -1,5 +1,6 @@
 using PvIommu.Abi;
 using PvIommu.Abi.Structs;
+using PvIommu.Guest.Hypercalls;
 
 namespace PvIommu.Guest;
 
@@ -106,10 +107,11 @@ public sealed partial class PagingDomain : IommuDomain
         while (frames > 0)
         {
             var n = (uint)Math.Min(frames, uint.MaxValue);
-            var entry = UnmapEntry(dfn, n);
-            Driver.Ops.Issue([entry]);
-            var (ret, done) = CompleteUnmap(entry, dfn);
-            Driver.Ops.Recycle([entry]);
+            var entry = Driver.Ops.Rent();
+            AddUnmap(entry, dfn, n);
+            Driver.Ops.Issue(entry);
+            var (ret, done) = CompleteUnmap(entry, 0, dfn);
+            Driver.Ops.Return(entry);
             unmapped += done;
             if (ret != 0)
             {
@@ -135,10 +137,11 @@ public sealed partial class PagingDomain : IommuDomain
             return 0;
         }
 
-        var entry = FlushEntry(dfn, dfn + frames);
-        Driver.Ops.Issue([entry]);
-        var ret = entry.Result;
-        Driver.Ops.Recycle([entry]);
+        var entry = Driver.Ops.Rent();
+        AddFlush(entry, dfn, dfn + frames);
+        Driver.Ops.Issue(entry);
+        var ret = entry.ResultAt(0);
+        Driver.Ops.Return(entry);
         return ret;
     }
 
@@ -159,29 +162,30 @@ public sealed partial class PagingDomain : IommuDomain
         return ret;
     }
 
-    /// <summary>An unmap_pages entry of <paramref name="frames"/> 4 KiB pages, for a batch.</summary>
-    internal IommuOpCall UnmapEntry(ulong dfn, uint frames) =>
-        Driver.Ops.Entry(SubOp.UnmapPages, new UnmapPages { CtxNo = ContextNo, Dfn = dfn, Pgsize = PageSizes.Size4K, NrPages = frames });
+    /// <summary>Adds an unmap_pages entry of <paramref name="frames"/> 4 KiB pages to <paramref name="batch"/>; returns its index.</summary>
+    internal int AddUnmap(IommuOpBatch batch, ulong dfn, uint frames) =>
+        IommuOps.Add(batch, SubOp.UnmapPages, new UnmapPages { CtxNo = ContextNo, Dfn = dfn, Pgsize = PageSizes.Size4K, NrPages = frames });
 
     /// <summary>
-    /// Reads back an issued <see cref="UnmapEntry"/> for device frame <paramref name="dfn"/>
-    /// (the struct's own dfn has advanced if the call was continued): its result and the frames
-    /// it unmapped, which are recorded.
+    /// Reads back entry <paramref name="index"/> of an issued batch, added by <see cref="AddUnmap"/>
+    /// for device frame <paramref name="dfn"/> (the struct's own dfn has advanced if the call was
+    /// continued): its result and the frames it unmapped, which are recorded.
     /// </summary>
-    internal (int Ret, ulong Frames) CompleteUnmap(IommuOpCall entry, ulong dfn)
+    internal (int Ret, ulong Frames) CompleteUnmap(IommuOpBatch batch, int index, ulong dfn)
     {
-        var frames = (ulong)UnmapPages.Read(entry.Argument).Unmapped;
+        var frames = (ulong)UnmapPages.Read(batch.ArgumentAt(index)).Unmapped;
         Driver.Ops.Stats.FramesUnmapped += (long)frames;
         _shadow?.Remove(dfn, frames);
-        return (entry.Result, frames);
+        return (batch.ResultAt(index), frames);
     }
 
     /// <summary>
-    /// A flush_pages entry covering device frames [<paramref name="first"/>, <paramref name="end"/>):
-    /// 4 KiB granules when the count fits the u32 field, else the smallest larger page size that
-    /// makes it fit, with the range widened to that size's alignment.
+    /// Adds to <paramref name="batch"/> a flush_pages entry covering device frames
+    /// [<paramref name="first"/>, <paramref name="end"/>): 4 KiB granules when the count fits the
+    /// u32 field, else the smallest larger page size that makes it fit, with the range widened
+    /// to that size's alignment.
     /// </summary>
-    internal IommuOpCall FlushEntry(ulong first, ulong end)
+    internal void AddFlush(IommuOpBatch batch, ulong first, ulong end)
     {
         foreach (var size in (ReadOnlySpan<uint>)[PageSizes.Size4K, PageSizes.Size2M, PageSizes.Size1G])
         {
@@ -190,7 +194,8 @@ public sealed partial class PagingDomain : IommuDomain
             var pages = (end - lo + perPage - 1) / perPage;
             if (pages <= uint.MaxValue && (Driver.Capabilities.PgsizeMask & size) != 0)
             {
-                return Driver.Ops.Entry(SubOp.FlushPages, new FlushPages { CtxNo = ContextNo, Dfn = lo, Pgsize = size, NrPages = (uint)pages });
+                IommuOps.Add(batch, SubOp.FlushPages, new FlushPages { CtxNo = ContextNo, Dfn = lo, Pgsize = size, NrPages = (uint)pages });
+                return;
             }
         }
 

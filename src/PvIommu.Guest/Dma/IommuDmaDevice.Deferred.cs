@@ -59,7 +59,7 @@ internal sealed partial class IommuDmaDevice
     private int Flush()
     {
         var flushFirst = _queue.Count > 1 && Driver.Has(CapFlags.DeferredFlush);
-        var calls = new IommuOpCall[_queue.Count + (flushFirst ? 1 : 0)];
+        var calls = Driver.Ops.Rent();
         if (flushFirst)
         {
             // First in the batch: every later unmap's range falls inside it and merges (spec §4.1).
@@ -71,14 +71,14 @@ internal sealed partial class IommuDmaDevice
                 end = Math.Max(end, q.Pfn + q.Pages);
             }
 
-            calls[0] = _domain.FlushEntry(first, end);
+            _domain.AddFlush(calls, first, end);
         }
 
         // The unmaps fill the batch after the flush entry, if any, in queue order.
-        var unmaps = calls.AsSpan(calls.Length - _queue.Count);
-        for (var i = 0; i < _queue.Count; i++)
+        var unmaps = calls.Count;
+        foreach (var q in _queue)
         {
-            unmaps[i] = _domain.UnmapEntry(_queue[i].Pfn, (uint)_queue[i].Pages);
+            _domain.AddUnmap(calls, q.Pfn, (uint)q.Pages);
         }
 
         Driver.Ops.Issue(calls);
@@ -86,7 +86,7 @@ internal sealed partial class IommuDmaDevice
         for (var i = 0; i < _queue.Count; i++)
         {
             var q = _queue[i];
-            var (ret, _) = _domain.CompleteUnmap(unmaps[i], q.Pfn);
+            var (ret, _) = _domain.CompleteUnmap(calls, unmaps + i, q.Pfn);
             if (ret == 0)
             {
                 _iova.Free(q.Cpu, q.Pfn, q.Pages);
@@ -99,7 +99,7 @@ internal sealed partial class IommuDmaDevice
         }
 
         _queue.Clear();
-        Driver.Ops.Recycle(calls);
+        Driver.Ops.Return(calls);
         return error;
     }
 

@@ -12,11 +12,8 @@ internal sealed class IommuOps(IHypercallChannel channel, DriverStats stats)
     // The largest argument struct any sub-op takes (map_pages).
     private const int MaxArgumentSize = MapPages.Size;
 
-    // Most spare entries kept per sub-op (a deferred flush issues 257).
-    private const int SparePerOp = 1024;
-
-    // Spare map, unmap and flush entries, by sub-op number.
-    private readonly Stack<IommuOpCall>?[] _spare = new Stack<IommuOpCall>?[(int)SubOp.LookupPage + 1];
+    // Batches given back, for the next multicall (a map undone inside a map holds two at once).
+    private readonly Stack<IommuOpBatch> _batches = new();
 
     public DriverStats Stats { get; } = stats;
 
@@ -39,94 +36,79 @@ internal sealed class IommuOps(IHypercallChannel channel, DriverStats stats)
     }
 
     /// <summary>
-    /// A multicall entry for <paramref name="op"/> with <paramref name="arg"/> encoded: one given
-    /// back by <see cref="Recycle"/> when there is one (bytes and result cleared), else a new one.
-    /// The hot batches (the deferred flush, a refill's maps) then allocate nothing per entry.
+    /// An empty batch to fill with <see cref="Add{T}"/>, issue and read; give it back with
+    /// <see cref="Return"/>. The hot batches (the deferred flush, a refill's maps) then reuse
+    /// their buffers and allocate nothing per entry.
     /// </summary>
-    public IommuOpCall Entry<T>(SubOp op, in T arg)
+    public IommuOpBatch Rent() => _batches.TryPop(out var batch) ? batch : new IommuOpBatch();
+
+    /// <summary>Takes back a batch from <see cref="Rent"/> whose results the caller has read.</summary>
+    public void Return(IommuOpBatch batch)
+    {
+        batch.Clear();
+        _batches.Push(batch);
+    }
+
+    /// <summary>Adds an entry for <paramref name="op"/> with <paramref name="arg"/> encoded; returns its index.</summary>
+    public static int Add<T>(IommuOpBatch batch, SubOp op, in T arg)
         where T : struct, IAbiStruct<T>
     {
-        IommuOpCall call;
-        if (SpareOf(op) is { } spare && spare.TryPop(out var reused))
-        {
-            call = reused;
-            call.Result = 0;
-            Array.Clear(call.Argument);
-        }
-        else
-        {
-            call = new IommuOpCall((uint)op, new byte[SubOps.ArgumentSize(op)]);
-        }
-
-        arg.Write(call.Argument);
-        return call;
+        arg.Write(batch.Append((uint)op, SubOps.ArgumentSize(op)));
+        return batch.Count - 1;
     }
-
-    /// <summary>
-    /// Takes back entries from <see cref="Entry{T}"/> whose result and bytes the caller has read
-    /// and no longer holds. An entry not given back is simply collected.
-    /// </summary>
-    public void Recycle(IommuOpCall[] calls)
-    {
-        foreach (var call in calls)
-        {
-            if (SpareOf((SubOp)call.SubOp) is { } spare && spare.Count < SparePerOp && call.Argument.Length == SubOps.ArgumentSize((SubOp)call.SubOp))
-            {
-                spare.Push(call);
-            }
-        }
-    }
-
-    private Stack<IommuOpCall>? SpareOf(SubOp op) =>
-        op is SubOp.MapPages or SubOp.UnmapPages or SubOp.FlushPages ? _spare[(int)op] ??= new Stack<IommuOpCall>() : null;
 
     /// <summary>
     /// The entries in one trap (spec §4.1): each gets its own result, and the invalidations they
     /// owe are merged and issued once before this returns. An empty batch issues nothing.
     /// </summary>
-    /// <remarks>
-    /// The batch is an array, not a list interface: every entry is read several times on the way
-    /// (invalidations owed, the channel, the counts), and an array is read without a dispatch.
-    /// </remarks>
-    public void Multicall(IommuOpCall[] calls)
+    public void Multicall(IommuOpBatch batch)
     {
-        if (calls.Length == 0)
+        if (batch.Count == 0)
         {
             return;
         }
 
         var owed = new InvalidationTally();
-        foreach (var call in calls)
+        for (var i = 0; i < batch.Count; i++)
         {
-            owed.Add((SubOp)call.SubOp, call.Argument);
+            owed.Add((SubOp)batch.SubOpAt(i), batch.ArgumentAt(i));
         }
 
-        channel.Multicall(calls);
+        channel.Multicall(batch);
         Stats.Traps++;
         Stats.Multicalls++;
         Stats.InvalidationsRequested += owed.Count;
-        foreach (var call in calls)
+        for (var i = 0; i < batch.Count; i++)
         {
-            CountOp((SubOp)call.SubOp, call.Result);
+            CountOp((SubOp)batch.SubOpAt(i), batch.ResultAt(i));
         }
     }
 
-    /// <summary>Runs <paramref name="calls"/> alone when there is one, as a multicall when there are more.</summary>
-    public void Issue(IommuOpCall[] calls)
+    /// <summary>Runs the batch's one entry alone, or its entries as a multicall when there are more.</summary>
+    public void Issue(IommuOpBatch batch)
     {
-        if (calls.Length != 1)
+        if (batch.Count == 1)
         {
-            Multicall(calls);
-            return;
+            IssueAlone(batch, 0);
         }
+        else
+        {
+            Multicall(batch);
+        }
+    }
 
-        var call = calls[0];
+    /// <summary>Runs entry <paramref name="index"/> of the batch in its own trap.</summary>
+    public void IssueAlone(IommuOpBatch batch, int index)
+    {
+        var op = (SubOp)batch.SubOpAt(index);
+        var argument = batch.ArgumentAt(index);
         var owed = new InvalidationTally();
-        owed.Add((SubOp)call.SubOp, call.Argument);
-        call.Result = channel.IommuOp(call.SubOp, call.Argument);
+        owed.Add(op, argument);
+        var ret = channel.IommuOp((uint)op, argument);
+        batch.SetResult(index, ret);
         Stats.Traps++;
         Stats.InvalidationsRequested += owed.Count;
-        CountOp((SubOp)call.SubOp, call.Result);
+        CountOp(op, ret);
     }
 
     private void CountOp(SubOp op, int ret)

@@ -142,13 +142,18 @@ public sealed partial class VfioContainer
     private int Unmap(List<UserMapping> victims, out ulong unmappedBytes)
     {
         unmappedBytes = 0;
-        var calls = victims.Select(v => Domain.UnmapEntry(v.Pfn, (uint)v.Gfns.Length)).ToArray();
+        var calls = Driver.Ops.Rent();
+        foreach (var v in victims)
+        {
+            Domain.AddUnmap(calls, v.Pfn, (uint)v.Gfns.Length);
+        }
+
         Driver.Ops.Issue(calls);
         var error = 0;
         for (var i = 0; i < victims.Count; i++)
         {
             var v = victims[i];
-            var (ret, frames) = Domain.CompleteUnmap(calls[i], v.Pfn);
+            var (ret, frames) = Domain.CompleteUnmap(calls, i, v.Pfn);
             unmappedBytes += frames << 12;
             if (ret != 0)
             {
@@ -161,6 +166,7 @@ public sealed partial class VfioContainer
             Unpin(v.Gfns);
         }
 
+        Driver.Ops.Return(calls);
         return error;
     }
 

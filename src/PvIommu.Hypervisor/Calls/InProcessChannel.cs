@@ -26,4 +26,7 @@ public sealed class InProcessChannel : IHypercallChannel
 
     /// <inheritdoc/>
     public void Multicall(IReadOnlyList<IommuOpCall> calls) => _host.Dispatcher.Multicall(Domain, calls);
+
+    /// <inheritdoc/>
+    public void Multicall(IommuOpBatch batch) => _host.Dispatcher.Multicall(Domain, batch);
 }

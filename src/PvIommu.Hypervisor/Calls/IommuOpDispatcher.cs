@@ -38,7 +38,21 @@ public sealed class IommuOpDispatcher
         ArgumentNullException.ThrowIfNull(calls);
 
         // Entries are read from an array: indexing a list interface is a dispatch per read.
-        var entries = calls as IommuOpCall[] ?? [.. calls];
+        Run(caller, new CallArray(calls as IommuOpCall[] ?? [.. calls]));
+    }
+
+    /// <summary>The same multicall with its entries packed in <paramref name="batch"/>, read and written in place.</summary>
+    public void Multicall(Domain caller, IommuOpBatch batch)
+    {
+        ArgumentNullException.ThrowIfNull(caller);
+        ArgumentNullException.ThrowIfNull(batch);
+        Run(caller, new PackedEntries(batch));
+    }
+
+    /// <summary>The multicall loop, compiled once per entry layout (a struct: no dispatch per entry).</summary>
+    private void Run<TEntries>(Domain caller, TEntries entries)
+        where TEntries : struct, IMulticallEntries
+    {
         _host.CountMulticall();
 
         // The entries the caller makes on itself share one context and one flush queue (a context
@@ -51,12 +65,12 @@ public sealed class IommuOpDispatcher
         _host.Cpus.Enter();
         try
         {
-            for (var i = 0; i < entries.Length; i++)
+            var count = entries.Count;
+            for (var i = 0; i < count; i++)
             {
-                var call = entries[i];
                 _host.CountHypercall();
-                call.Result = Run(own, call.SubOp, call.Argument, cpuHeld: true);
-                if (i + 1 < entries.Length && _host.Cpus.HasWaiters)
+                entries.SetResult(i, Run(own, entries.SubOp(i), entries.Argument(i), cpuHeld: true));
+                if (i + 1 < count && _host.Cpus.HasWaiters)
                 {
                     _host.Cpus.Yield();
                 }
@@ -242,4 +256,37 @@ public sealed class IommuOpDispatcher
     private static bool MayCall(Domain caller, SubOp op) =>
         op == SubOp.QueryCapabilities || caller.IsHardwareDomain || caller.Policy == PvIommuPolicy.On;
 
+    /// <summary>A multicall's entries as the loop reads them.</summary>
+    private interface IMulticallEntries
+    {
+        int Count { get; }
+
+        uint SubOp(int index);
+
+        Span<byte> Argument(int index);
+
+        void SetResult(int index, int result);
+    }
+
+    private readonly struct CallArray(IommuOpCall[] calls) : IMulticallEntries
+    {
+        public int Count => calls.Length;
+
+        public uint SubOp(int index) => calls[index].SubOp;
+
+        public Span<byte> Argument(int index) => calls[index].Argument;
+
+        public void SetResult(int index, int result) => calls[index].Result = result;
+    }
+
+    private readonly struct PackedEntries(IommuOpBatch batch) : IMulticallEntries
+    {
+        public int Count => batch.Count;
+
+        public uint SubOp(int index) => batch.SubOpAt(index);
+
+        public Span<byte> Argument(int index) => batch.ArgumentAt(index);
+
+        public void SetResult(int index, int result) => batch.SetResult(index, result);
+    }
 }

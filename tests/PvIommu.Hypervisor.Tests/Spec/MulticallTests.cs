@@ -41,6 +41,56 @@ public class MulticallTests
     }
 
     [Fact]
+    public void Multicall_PackedBatch_SameResultsAndBytesAsEntryObjects()
+    {
+        // The packed batch is the same multicall: results, written-back bytes and counts match entry by entry.
+        static (int[] Results, byte[][] Bytes, long Hypercalls, long Multicalls) Run(bool packed)
+        {
+            var host = Hosts.Default();
+            var dom0 = host.Dom0();
+            var ctx = dom0.InitAndAlloc();
+            var gfn = dom0.FirstRamGfn;
+            var calls = new[]
+            {
+                Entry(SubOp.MapPages, new MapPages { CtxNo = ctx, Gfn = gfn, Dfn = 0x1000, NrPages = 2, MapFlags = Guest.RW, Pgsize = PageSizes.Size4K }),
+                Entry(SubOp.MapPages, new MapPages { CtxNo = ctx, Gfn = gfn + 9, Dfn = 0x1001, NrPages = 2, MapFlags = Guest.RW, Pgsize = PageSizes.Size4K }),
+                Entry(SubOp.LookupPage, new LookupPage { CtxNo = ctx, Dfn = 0x1001 }),
+                Entry(SubOp.UnmapPages, new UnmapPages { CtxNo = ctx, Dfn = 0x1000, NrPages = 3, Pgsize = PageSizes.Size4K }),
+                new IommuOpCall(200, new byte[8]),
+                new IommuOpCall((uint)SubOp.MapPages, new byte[3]),
+            };
+            var before = host.Counters;
+            if (packed)
+            {
+                var batch = new IommuOpBatch(2);
+                foreach (var call in calls)
+                {
+                    batch.Add(call.SubOp, call.Argument);
+                }
+
+                dom0.Channel.Multicall(batch);
+                calls = [.. Enumerable.Range(0, batch.Count).Select(i => new IommuOpCall(batch.SubOpAt(i), batch.ArgumentAt(i).ToArray()) { Result = batch.ResultAt(i) })];
+            }
+            else
+            {
+                dom0.Channel.Multicall(calls);
+            }
+
+            host.AssertNoLeaks();
+            return ([.. calls.Select(c => c.Result)], [.. calls.Select(c => c.Argument)], host.Counters.Hypercalls - before.Hypercalls, host.Counters.Multicalls - before.Multicalls);
+        }
+
+        var objects = Run(packed: false);
+        var batch = Run(packed: true);
+
+        Assert.Equal(objects.Results, batch.Results);
+        Assert.Equal(objects.Bytes, batch.Bytes);
+        Assert.Equal((objects.Hypercalls, objects.Multicalls), (batch.Hypercalls, batch.Multicalls));
+        Assert.Equal(Err(XenErrno.EFAULT), batch.Results[^1]);
+        Assert.Equal(0, batch.Results[2]);
+    }
+
+    [Fact]
     public void Multicall_CountsOneTrap()
     {
         // §4.1: "The cost model counts one trap per multicall" (each entry is still a call).
