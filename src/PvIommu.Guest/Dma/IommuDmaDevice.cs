@@ -13,7 +13,7 @@ internal sealed partial class IommuDmaDevice : DmaDevice
 
     private readonly PagingDomain _domain;
     private readonly IovaAllocator _iova;
-    private readonly Dictionary<ulong, (ulong Pages, DmaDirection Direction)> _live = [];
+    private readonly PfnMap<(ulong Pages, DmaDirection Direction)> _live = new();
     private long _maps;
     private long _mapFailures;
     private long _unmaps;
@@ -48,7 +48,7 @@ internal sealed partial class IommuDmaDevice : DmaDevice
     };
 
     /// <inheritdoc/>
-    public override IEnumerable<DmaMapping> Mappings() => _live.Select(m => new DmaMapping(m.Key, m.Value.Pages, m.Value.Direction));
+    public override IEnumerable<DmaMapping> Mappings() => _live.Entries().Select(m => new DmaMapping(m.Key, m.Value.Pages, m.Value.Direction));
 
     /// <summary>The allocator (for tests and reports).</summary>
     internal IovaAllocator Iova => _iova;
@@ -206,7 +206,7 @@ internal sealed partial class IommuDmaDevice : DmaDevice
         }
 
         var first = FlushQueue();
-        foreach (var (pfn, (pages, _)) in _live.ToArray())
+        foreach (var (pfn, (pages, _)) in _live.Entries().ToArray())
         {
             var ret = UnmapBlock(0, pfn, pages);
             first = first != 0 ? first : ret;
@@ -286,7 +286,7 @@ internal sealed partial class IommuDmaDevice : DmaDevice
             return XenErrno.ENODEV.ToReturnValue();
         }
 
-        if (!_live.Remove(pfn, out var mapped))
+        if (!_live.TryGetValue(pfn, out var mapped))
         {
             return XenErrno.ENOENT.ToReturnValue();
         }
@@ -294,10 +294,10 @@ internal sealed partial class IommuDmaDevice : DmaDevice
         if (mapped.Pages != pages)
         {
             // A wrong length unmaps nothing: the mapping stays live.
-            _live[pfn] = mapped;
             return XenErrno.EINVAL.ToReturnValue();
         }
 
+        _live.Remove(pfn, out _);
         _unmaps++;
         if (Deferred && pages <= uint.MaxValue)
         {

@@ -23,7 +23,7 @@ public sealed class IovaAllocator
 
     private readonly IovaTree _tree;
     private readonly IovaRcache _rcache;
-    private readonly Dictionary<ulong, ulong> _live = [];
+    private readonly PfnMap<ulong> _live = new();
     private readonly List<ulong> _spill = [];
     private long _hits;
     private long _misses;
@@ -162,18 +162,13 @@ public sealed class IovaAllocator
     {
         CheckCpu(cpu);
         var size = BlockPages(pages);
-        var removed = _live.Remove(pfn, out var held);
-        if (!removed || held != size)
+        if (!_live.TryGetValue(pfn, out var held) || held != size)
         {
             // A wrong size frees nothing: the block stays live.
-            if (removed)
-            {
-                _live[pfn] = held;
-            }
-
             throw new InvalidOperationException($"IOVA pfn {pfn:x} of {size} pages is not allocated");
         }
 
+        _live.Remove(pfn, out _);
         _livePages -= size;
         _frees++;
         if (size > MaxCachedPages)
