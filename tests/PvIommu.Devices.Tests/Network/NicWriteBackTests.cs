@@ -12,21 +12,15 @@ namespace PvIommu.Devices.Tests.Network;
 /// </summary>
 public sealed class NicWriteBackTests
 {
-    // IOVA layout: RX ring pages at dfn 0x100..0x101, buffers at dfn 0x200 + i.
-    private const ulong RxRing = 0x100_000;
-    private const ulong RingFrame = Bed.SpareFirst;
-    private const ulong BufferFrames = Bed.SpareFirst + 0x100;
-    private const int Buffers = 32;
-    private readonly Bed _bed = new();
+    private const ulong RxRing = RxRingBed.Ring;
+    private readonly RxRingBed _ring = new(buffers: 32);
     private readonly DeviceDomain _domain;
     private readonly Nic _nic;
 
     public NicWriteBackTests()
     {
-        _domain = _bed.Attach(Bed.Nic);
-        _domain.Map(0x100, RingFrame, 2);
-        _domain.Map(0x200, BufferFrames, Buffers);
-        _nic = new Nic(_bed.Machine, Bed.Nic);
+        _domain = _ring.Domain;
+        _nic = _ring.Nic;
     }
 
     [Fact]
@@ -129,7 +123,7 @@ public sealed class NicWriteBackTests
         Start(RxRing, 16, 8);
         _nic.RxWriteBackThreshold = 4;
         _domain.Unmap(0x100);
-        _domain.Map(0x100, RingFrame, 1, PteAccess.Read);
+        _domain.Map(0x100, RxRingBed.RingFrame, 1, PteAccess.Read);
 
         var outcomes = Enumerable.Range(0, 4).Select(i => _nic.Receive(Bed.Pattern(64, i))).ToArray();
 
@@ -178,29 +172,13 @@ public sealed class NicWriteBackTests
         Assert.Equal(1, _nic.RxWriteBackThreshold);
     }
 
-    private static ulong Buffer(int i) => 0x200_000 + ((ulong)i << 12);
+    private static ulong Buffer(int i) => RxRingBed.Buffer(i);
 
-    /// <summary>Programs a ring of <paramref name="descriptors"/> at <paramref name="ring"/> and posts buffers 0.. to its first <paramref name="posted"/> slots.</summary>
-    private void Start(ulong ring, int descriptors, int posted)
-    {
-        _nic.ConfigureRx(ring, descriptors, 4096);
-        Post(ring, 0, posted, slot => Buffer(slot));
-        Assert.True(_nic.WriteRxTail(posted));
-    }
+    private void Start(ulong ring, int descriptors, int posted) => _ring.Start(ring, descriptors, posted);
 
-    private void Post(ulong ring, int first, int count, Func<int, ulong> buffer)
-    {
-        var bytes = new byte[RxDescriptor.Size];
-        for (var slot = first; slot < first + count; slot++)
-        {
-            RxDescriptor.Posted(buffer(slot)).Write(bytes);
-            _bed.Poke(Address(ring, slot), bytes);
-        }
-    }
+    private void Post(ulong ring, int first, int count, Func<int, ulong> buffer) => _ring.Post(ring, first, count, buffer);
 
-    private RxDescriptor DescriptorAt(ulong ring, int slot) => RxDescriptor.Read(_bed.Peek(Address(ring, slot), RxDescriptor.Size));
+    private RxDescriptor DescriptorAt(ulong ring, int slot) => _ring.DescriptorAt(ring, slot);
 
-    private static ulong Address(ulong ring, int slot) => (RingFrame << 12) + (ring - RxRing) + (ulong)(slot * RxDescriptor.Size);
-
-    private byte[] Landed(int buffer, int length) => _bed.Peek((BufferFrames + (ulong)buffer) << 12, length);
+    private byte[] Landed(int buffer, int length) => _ring.Landed(buffer, length);
 }
