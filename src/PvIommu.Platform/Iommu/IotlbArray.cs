@@ -88,17 +88,20 @@ internal sealed class IotlbArray
         var set = SetOf(tag, domainId);
         var first = (int)(set * (uint)_ways);
         var slot = -1;
-        for (var i = first; i < first + _ways; i++)
+
+        // As in TryFind, the set lies inside the array: the scan reads it without bounds checks.
+        ref var way = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_entries), first);
+        for (var w = 0; w < _ways; w++, way = ref Unsafe.Add(ref way, 1))
         {
-            if (_entries[i].Key == key)
+            if (way.Key == key)
             {
-                slot = i;
+                slot = first + w;
                 break;
             }
 
-            if (slot < 0 && _entries[i].Key == 0)
+            if (slot < 0 && way.Key == 0)
             {
-                slot = i;
+                slot = first + w;
             }
         }
 
