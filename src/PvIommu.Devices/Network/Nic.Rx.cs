@@ -54,8 +54,9 @@ public sealed partial class Nic
     /// <summary>
     /// Takes one frame off the wire into the next posted receive buffer: take the descriptor at
     /// RDH from the descriptor cache (filled by one DMA read when empty, see
-    /// <see cref="RxDescriptorCache"/>), write the frame into its buffer (DMA write), write back
-    /// length and DD|EOP (DMA write of bytes 8..15), advance RDH.
+    /// <see cref="RxDescriptorCache"/>), write the frame into its buffer (DMA write), advance RDH,
+    /// and write back the whole descriptor with length and DD|EOP (a DMA write, at once or in a
+    /// burst: <see cref="RxWriteBackThreshold"/>).
     /// </summary>
     /// <exception cref="ArgumentException">an empty frame.</exception>
     public RxOutcome Receive(ReadOnlySpan<byte> frame)
