@@ -10,13 +10,13 @@ namespace PvIommu.Devices.Network;
 /// <code>
 ///  byte  0 ............... 7  8 ..... 9  10 .... 11  12 ..... 12  13 ..... 13  14 .... 15
 ///       [ buffer address     ][ length  ][ checksum ][  status   ][  errors   ][ special  ]
-///        driver writes           device writes back bytes 8..15 in one DMA write
+///        driver writes           device fills bytes 8..15 and writes back the whole descriptor
 ///  status: bit 0 DD (descriptor done), bit 1 EOP (end of packet)
 ///  errors: bit 7 RXE (here: the device could not write the packet's data)
 /// </code>
 /// The driver writes the buffer's bus address (an IOVA) and zeroes the rest; the device fills
-/// the buffer, then writes length, status DD|EOP and errors. Checksum and special are not
-/// modelled and read back as zero.
+/// the buffer, then writes back the descriptor (the address as it fetched it) with length,
+/// status DD|EOP and errors. Checksum and special are not modelled and read back as zero.
 /// </remarks>
 /// <param name="Buffer">Bus address of the receive buffer.</param>
 /// <param name="Length">Bytes the device put in the buffer.</param>
