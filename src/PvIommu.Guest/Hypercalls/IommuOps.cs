@@ -25,13 +25,8 @@ internal sealed class IommuOps(IHypercallChannel channel, DriverStats stats)
         Span<byte> bytes = stackalloc byte[MaxArgumentSize];
         bytes = bytes[..SubOps.ArgumentSize(op)];
         arg.Write(bytes);
-        var owed = new InvalidationTally();
-        owed.Add(op, bytes);
-        var ret = channel.IommuOp((uint)op, bytes);
+        var ret = Trap(op, bytes);
         arg = T.Read(bytes);
-        Stats.Traps++;
-        Stats.InvalidationsRequested += owed.Count;
-        CountOp(op, ret);
         return ret;
     }
 
@@ -98,17 +93,19 @@ internal sealed class IommuOps(IHypercallChannel channel, DriverStats stats)
     }
 
     /// <summary>Runs entry <paramref name="index"/> of the batch in its own trap.</summary>
-    public void IssueAlone(IommuOpBatch batch, int index)
+    public void IssueAlone(IommuOpBatch batch, int index) =>
+        batch.SetResult(index, Trap((SubOp)batch.SubOpAt(index), batch.ArgumentAt(index)));
+
+    /// <summary>One iommu_op in its own trap, counted, with the invalidation it owes.</summary>
+    private int Trap(SubOp op, Span<byte> argument)
     {
-        var op = (SubOp)batch.SubOpAt(index);
-        var argument = batch.ArgumentAt(index);
         var owed = new InvalidationTally();
         owed.Add(op, argument);
         var ret = channel.IommuOp((uint)op, argument);
-        batch.SetResult(index, ret);
         Stats.Traps++;
         Stats.InvalidationsRequested += owed.Count;
         CountOp(op, ret);
+        return ret;
     }
 
     private void CountOp(SubOp op, int ret)
