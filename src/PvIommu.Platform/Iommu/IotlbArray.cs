@@ -64,9 +64,7 @@ internal sealed class IotlbArray
         var tag = dfn >> _shift;
         var key = ValidBit | (tag << TagShift) | domainId;
 
-        // The set index is masked and ways fixed at construction, so every way read below lies
-        // inside the array: skip the bounds checks on the hottest loop of the simulator.
-        ref var way = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_entries), (int)(SetOf(tag, domainId) * (uint)_ways));
+        ref var way = ref FirstWay((int)(SetOf(tag, domainId) * (uint)_ways));
         for (var w = 0; w < _ways; w++, way = ref Unsafe.Add(ref way, 1))
         {
             if (way.Key == key)
@@ -80,6 +78,14 @@ internal sealed class IotlbArray
         return false;
     }
 
+    /// <summary>
+    /// The first way of the set starting at entry <paramref name="first"/>. The set index is
+    /// masked and the ways fixed at construction, so every way of the set lies inside the array:
+    /// lookups and fills, the hottest loops of the simulator, read them without bounds checks.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private ref Entry FirstWay(int first) => ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_entries), first);
+
     /// <summary>Caches a leaf; returns whether a valid entry of another translation was evicted.</summary>
     internal bool Fill(ushort domainId, ulong dfn, ulong mfn, PteAccess access)
     {
@@ -88,9 +94,7 @@ internal sealed class IotlbArray
         var set = SetOf(tag, domainId);
         var first = (int)(set * (uint)_ways);
         var slot = -1;
-
-        // As in TryFind, the set lies inside the array: the scan reads it without bounds checks.
-        ref var way = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_entries), first);
+        ref var way = ref FirstWay(first);
         for (var w = 0; w < _ways; w++, way = ref Unsafe.Add(ref way, 1))
         {
             if (way.Key == key)
