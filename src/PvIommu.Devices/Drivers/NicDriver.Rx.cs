@@ -8,7 +8,7 @@ public sealed partial class NicDriver
     private const int HeaderBytes = 128;
 
     /// <summary>Most receive descriptors read or written by one CPU access to the ring (a NAPI budget's worth).</summary>
-    private const int RxReadRun = 64;
+    private const int RxRun = 64;
 
     private readonly byte[] _frame = new byte[4096];
     private int _rxNextToClean;
@@ -36,14 +36,14 @@ public sealed partial class NicDriver
         // Descriptors are read in runs (up to the budget and the ring's end), as the CPU streams
         // through a ring's cache lines; one read per run instead of one per descriptor.
         var reaped = 0;
-        Span<byte> run = stackalloc byte[RxReadRun * RxDescriptor.Size];
+        Span<byte> run = stackalloc byte[RxRun * RxDescriptor.Size];
         var read = 0;
         var next = 0;
         while (reaped < budget && _rxPages[_rxNextToClean] is { } page)
         {
             if (next == read)
             {
-                read = Math.Min(Math.Min(RxReadRun, budget - reaped), _rxPages.Length - _rxNextToClean);
+                read = Math.Min(Math.Min(RxRun, budget - reaped), _rxPages.Length - _rxNextToClean);
                 _rxRing.Read(_rxNextToClean * RxDescriptor.Size, run[..(read * RxDescriptor.Size)]);
                 next = 0;
             }
@@ -100,7 +100,7 @@ public sealed partial class NicDriver
     private void Refill()
     {
         var posted = 0;
-        Span<byte> run = stackalloc byte[RxReadRun * RxDescriptor.Size];
+        Span<byte> run = stackalloc byte[RxRun * RxDescriptor.Size];
         var first = _rxNextToUse;
         var pending = 0;
         while (_rxPosted < _rxPages.Length - 1)
@@ -117,7 +117,7 @@ public sealed partial class NicDriver
             _rxNextToUse = (_rxNextToUse + 1) % _rxPages.Length;
             _rxPosted++;
             posted++;
-            if (pending == RxReadRun || _rxNextToUse == 0)
+            if (pending == RxRun || _rxNextToUse == 0)
             {
                 _rxRing.Write(first * RxDescriptor.Size, run[..(pending * RxDescriptor.Size)]);
                 first = _rxNextToUse;
