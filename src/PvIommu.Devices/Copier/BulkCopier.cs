@@ -1,4 +1,5 @@
 using PvIommu.Platform.Iommu;
+using PvIommu.Platform.Memory;
 using PvIommu.Platform.Pci;
 
 namespace PvIommu.Devices.Copier;
@@ -19,7 +20,7 @@ public sealed class BulkCopier : IDmaDevice
 {
     private readonly Queue<(long Id, CopyCommand Command)> _queue = new();
     private readonly Queue<CopyCompletion> _completions = new();
-    private readonly byte[] _chunk;
+    private readonly ArraySegment<byte> _chunk;
     private ulong _progress;
     private long _nextId;
     private long _commands;
@@ -42,7 +43,7 @@ public sealed class BulkCopier : IDmaDevice
         Dma = new DmaEngine(port, sbdf);
         Local = new LocalMemory(localBytes);
         ChunkBytes = chunkBytes;
-        _chunk = new byte[chunkBytes];
+        _chunk = CacheLineBuffer.Allocate(chunkBytes);
     }
 
     /// <inheritdoc/>

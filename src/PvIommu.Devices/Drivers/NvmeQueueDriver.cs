@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using PvIommu.Devices.Nvme;
+using PvIommu.Platform.Memory;
 
 namespace PvIommu.Devices.Drivers;
 
@@ -44,7 +45,7 @@ public sealed class NvmeQueueDriver
     private readonly DmaRegion[] _prpLists;
     private readonly Slot?[] _slots;
     private readonly Stack<ushort> _free = new();
-    private readonly byte[] _data;
+    private readonly ArraySegment<byte> _data;
     private int _sqTail;
     private int _cqHead;
     private bool _phase = true;
@@ -69,7 +70,7 @@ public sealed class NvmeQueueDriver
             _free.Push((ushort)i);
         }
 
-        _data = new byte[controller.Options.MaxTransferBytes];
+        _data = CacheLineBuffer.Allocate(controller.Options.MaxTransferBytes);
     }
 
     /// <summary>The queue pair's id on the controller.</summary>

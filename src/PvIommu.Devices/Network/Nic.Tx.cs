@@ -1,3 +1,5 @@
+using PvIommu.Platform.Memory;
+
 namespace PvIommu.Devices.Network;
 
 /// <summary>Receives each frame the NIC puts on the wire.</summary>
@@ -6,7 +8,7 @@ public delegate void FrameHandler(ReadOnlySpan<byte> frame);
 
 public sealed partial class Nic
 {
-    private readonly byte[] _txFrame = new byte[MaxTxFrame];
+    private readonly ArraySegment<byte> _txFrame = CacheLineBuffer.Allocate(MaxTxFrame);
     private int _txLength;
     private bool _txBroken;
 

@@ -2,7 +2,7 @@ namespace PvIommu.Devices.Nvme;
 
 public sealed partial class NvmeController
 {
-    private readonly byte[] _staging;
+    private readonly ArraySegment<byte> _staging;
 
     /// <summary>Fetch, execute, complete one command of <paramref name="q"/>.</summary>
     private void Execute(QueuePair q)

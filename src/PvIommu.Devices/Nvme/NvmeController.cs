@@ -1,4 +1,5 @@
 using PvIommu.Platform.Iommu;
+using PvIommu.Platform.Memory;
 using PvIommu.Platform.Pci;
 
 namespace PvIommu.Devices.Nvme;
@@ -47,7 +48,7 @@ public sealed partial class NvmeController : IDmaDevice
         Dma = new DmaEngine(port, sbdf);
         Namespace = new LocalMemory((ulong)Options.BlockSize * Options.BlockCount);
         _queues = new QueuePair?[Options.MaxQueues + 1];
-        _staging = new byte[Options.MaxTransferBytes];
+        _staging = CacheLineBuffer.Allocate(Options.MaxTransferBytes);
     }
 
     /// <inheritdoc/>

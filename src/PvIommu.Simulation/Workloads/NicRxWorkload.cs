@@ -1,8 +1,8 @@
 using System.Globalization;
-using System.Runtime.InteropServices;
 using PvIommu.Devices;
 using PvIommu.Devices.Drivers;
 using PvIommu.Devices.Network;
+using PvIommu.Platform.Memory;
 using PvIommu.Simulation.Results;
 using PvIommu.Simulation.Running;
 using PvIommu.Simulation.Scenarios;
@@ -18,6 +18,7 @@ internal sealed class NicRxWorkload : Workload
 {
     private readonly NicRxSpec _spec;
     private readonly Nic _nic;
+    // The frame on the wire, line-aligned as a NIC's packet buffer is.
     private readonly ArraySegment<byte> _frame;
     private readonly double[] _deviceNs;
     private GuestDriverEnvironment? _environment;
@@ -29,7 +30,7 @@ internal sealed class NicRxWorkload : Workload
     {
         _spec = spec;
         _nic = new Nic(context.Host.Machine, spec.Device) { RxWriteBackThreshold = spec.WriteBack };
-        _frame = CacheLineAligned(spec.FrameBytes);
+        _frame = CacheLineBuffer.Allocate(spec.FrameBytes);
         _deviceNs = new double[spec.Napi];
         Random.Fill(_frame);
     }
@@ -81,21 +82,6 @@ internal sealed class NicRxWorkload : Workload
     {
         _driver?.Stop();
         _environment?.Dma.Shutdown();
-    }
-
-    /// <summary>
-    /// The frame on the wire, in a buffer that starts on a 64-byte line (a pinned array, so it
-    /// stays there), as a NIC's packet buffer does. The DMA into a page-aligned buffer then
-    /// loads and stores whole lines. A byte array's data starts anywhere 8-byte aligned: from
-    /// 16 bytes into a line, half the 32-byte loads of each frame's copy straddle two lines
-    /// (about 15 ns per 4,000-byte frame, docs/performance.md).
-    /// </summary>
-    private static ArraySegment<byte> CacheLineAligned(int bytes)
-    {
-        const int Line = 64;
-        var raw = GC.AllocateArray<byte>(bytes + Line, pinned: true);
-        var skew = (int)(Line - (Marshal.UnsafeAddrOfPinnedArrayElement(raw, 0) & (Line - 1))) & (Line - 1);
-        return new ArraySegment<byte>(raw, skew, bytes);
     }
 
     protected override void RunOperations(long count, long startNs, long endNs)

@@ -2,6 +2,7 @@ using System.Globalization;
 using PvIommu.Devices;
 using PvIommu.Devices.Drivers;
 using PvIommu.Devices.Nvme;
+using PvIommu.Platform.Memory;
 using PvIommu.Simulation.Results;
 using PvIommu.Simulation.Running;
 using PvIommu.Simulation.Scenarios;
@@ -23,7 +24,7 @@ internal sealed class NvmeWorkload : Workload
     private readonly double _totalWeight;
     private readonly Dictionary<ushort, double> _pending = [];
     private readonly Dictionary<int, long> _bySize = [];
-    private readonly byte[] _data;
+    private readonly ArraySegment<byte> _data;
     private NvmeQueueDriver? _queue;
     private long _reads;
     private long _writes;
@@ -42,7 +43,7 @@ internal sealed class NvmeWorkload : Workload
             MaxTransferBytes = Math.Max(128 * 1024, (largest + 4095) / 4096 * 4096),
         });
         _totalWeight = spec.BlockSizes.Sum(b => b.Weight);
-        _data = new byte[_controller.Options.MaxTransferBytes];
+        _data = CacheLineBuffer.Allocate(_controller.Options.MaxTransferBytes);
         Random.Fill(_data);
     }
 
