@@ -2,6 +2,7 @@ using PvIommu.Devices.Network;
 using PvIommu.Devices.Tests.Support;
 using PvIommu.Platform.Iommu;
 using PvIommu.Platform.PageTables;
+using static PvIommu.Devices.Tests.Support.RxRingBed;
 
 namespace PvIommu.Devices.Tests.Network;
 
@@ -12,7 +13,6 @@ namespace PvIommu.Devices.Tests.Network;
 /// </summary>
 public sealed class NicWriteBackTests
 {
-    private const ulong RxRing = RxRingBed.Ring;
     private readonly RxRingBed _ring = new(buffers: 32);
     private readonly DeviceDomain _domain;
     private readonly Nic _nic;
@@ -26,7 +26,7 @@ public sealed class NicWriteBackTests
     [Fact]
     public void Receive_ThresholdFour_WritesBackTheFourDescriptorsInOneWrite()
     {
-        Start(RxRing, 16, 8);
+        _ring.Start(Ring, 16, 8);
         _nic.RxWriteBackThreshold = 4;
 
         for (var i = 0; i < 3; i++)
@@ -35,8 +35,8 @@ public sealed class NicWriteBackTests
         }
 
         // The frames landed; their descriptors are held, so the driver sees no DD yet.
-        Assert.Equal(Bed.Pattern(100, 2), Landed(2, 100));
-        Assert.All(Enumerable.Range(0, 3), slot => Assert.False(DescriptorAt(RxRing, slot).IsDone));
+        Assert.Equal(Bed.Pattern(100, 2), _ring.Landed(2, 100));
+        Assert.All(Enumerable.Range(0, 3), slot => Assert.False(_ring.DescriptorAt(Ring, slot).IsDone));
         Assert.Equal(3, _nic.RxHeldWriteBacks);
         Assert.Equal(0, _nic.Stats.RxFrames);
 
@@ -44,7 +44,7 @@ public sealed class NicWriteBackTests
 
         Assert.All(Enumerable.Range(0, 4), slot => Assert.Equal(
             new RxDescriptor(Buffer(slot), 100, RxStatus.DescriptorDone | RxStatus.EndOfPacket, RxErrors.None),
-            DescriptorAt(RxRing, slot)));
+            _ring.DescriptorAt(Ring, slot)));
         Assert.Equal(0, _nic.RxHeldWriteBacks);
         Assert.Equal((4L, 400L), (_nic.Stats.RxFrames, _nic.Stats.RxBytes));
 
@@ -55,17 +55,17 @@ public sealed class NicWriteBackTests
     [Fact]
     public void FlushRxWriteBack_WritesBackWhatIsHeldInOneWrite()
     {
-        Start(RxRing, 16, 8);
+        _ring.Start(Ring, 16, 8);
         _nic.RxWriteBackThreshold = 8;
         _nic.Receive(Bed.Pattern(60, 0));
         _nic.Receive(Bed.Pattern(70, 1));
 
         Assert.True(_nic.FlushRxWriteBack());
 
-        Assert.Equal(60, DescriptorAt(RxRing, 0).Length);
-        Assert.Equal(70, DescriptorAt(RxRing, 1).Length);
-        Assert.True(DescriptorAt(RxRing, 1).IsDone);
-        Assert.False(DescriptorAt(RxRing, 2).IsDone);
+        Assert.Equal(60, _ring.DescriptorAt(Ring, 0).Length);
+        Assert.Equal(70, _ring.DescriptorAt(Ring, 1).Length);
+        Assert.True(_ring.DescriptorAt(Ring, 1).IsDone);
+        Assert.False(_ring.DescriptorAt(Ring, 2).IsDone);
         Assert.Equal(3L, _nic.Counters.WriteTransfers);
         Assert.Equal(2, _nic.Stats.RxFrames);
         Assert.True(_nic.FlushRxWriteBack());
@@ -76,26 +76,26 @@ public sealed class NicWriteBackTests
     public void Receive_BurstReachesTheRingsEnd_WritesBackBeforeWrapping()
     {
         // A 6-slot ring: slots 4 and 5 are written back when slot 0's descriptor completes.
-        Start(RxRing, 6, 5);
+        _ring.Start(Ring, 6, 5);
         _nic.RxWriteBackThreshold = 4;
         for (var i = 0; i < 4; i++)
         {
             _nic.Receive(Bed.Pattern(64, i));
         }
 
-        Post(RxRing, 5, 1, _ => Buffer(5));
-        Post(RxRing, 0, 1, _ => Buffer(6));
+        _ring.Post(Ring, 5, 1, _ => Buffer(5));
+        _ring.Post(Ring, 0, 1, _ => Buffer(6));
         Assert.True(_nic.WriteRxTail(1));
         _nic.Receive(Bed.Pattern(64, 4));
-        Assert.True(DescriptorAt(RxRing, 3).IsDone);
-        Assert.False(DescriptorAt(RxRing, 4).IsDone);
+        Assert.True(_ring.DescriptorAt(Ring, 3).IsDone);
+        Assert.False(_ring.DescriptorAt(Ring, 4).IsDone);
 
         _nic.Receive(Bed.Pattern(64, 5));
         _nic.Receive(Bed.Pattern(64, 6));
 
         // Slots 4 and 5 went in one write when the ring wrapped; slot 0 is held.
-        Assert.True(DescriptorAt(RxRing, 4).IsDone);
-        Assert.True(DescriptorAt(RxRing, 5).IsDone);
+        Assert.True(_ring.DescriptorAt(Ring, 4).IsDone);
+        Assert.True(_ring.DescriptorAt(Ring, 5).IsDone);
         Assert.Equal(1, _nic.RxHeldWriteBacks);
         Assert.Equal(6, _nic.Stats.RxFrames);
     }
@@ -104,23 +104,23 @@ public sealed class NicWriteBackTests
     public void Receive_BurstReachesAPageEnd_WritesBackBeforeCrossingIt()
     {
         // The ring's last four slots of page 0x100 and the first of page 0x101.
-        var ring = RxRing + 0x1000 - (4 * RxDescriptor.Size);
-        Start(ring, 8, 7);
+        var ring = Ring + 0x1000 - (4 * RxDescriptor.Size);
+        _ring.Start(ring, 8, 7);
         _nic.RxWriteBackThreshold = 8;
         for (var i = 0; i < 5; i++)
         {
             _nic.Receive(Bed.Pattern(64, i));
         }
 
-        Assert.All(Enumerable.Range(0, 4), slot => Assert.True(DescriptorAt(ring, slot).IsDone));
-        Assert.False(DescriptorAt(ring, 4).IsDone);
+        Assert.All(Enumerable.Range(0, 4), slot => Assert.True(_ring.DescriptorAt(ring, slot).IsDone));
+        Assert.False(_ring.DescriptorAt(ring, 4).IsDone);
         Assert.Equal(1, _nic.RxHeldWriteBacks);
     }
 
     [Fact]
     public void Receive_WriteBackRefused_TheBurstsFramesCountAsErrors()
     {
-        Start(RxRing, 16, 8);
+        _ring.Start(Ring, 16, 8);
         _nic.RxWriteBackThreshold = 4;
         _domain.Unmap(0x100);
         _domain.Map(0x100, RxRingBed.RingFrame, 1, PteAccess.Read);
@@ -128,7 +128,7 @@ public sealed class NicWriteBackTests
         var outcomes = Enumerable.Range(0, 4).Select(i => _nic.Receive(Bed.Pattern(64, i))).ToArray();
 
         Assert.Equal([RxOutcome.Delivered, RxOutcome.Delivered, RxOutcome.Delivered, RxOutcome.WriteBackFault], outcomes);
-        Assert.All(Enumerable.Range(0, 4), slot => Assert.False(DescriptorAt(RxRing, slot).IsDone));
+        Assert.All(Enumerable.Range(0, 4), slot => Assert.False(_ring.DescriptorAt(Ring, slot).IsDone));
         Assert.Equal((0L, 4L), (_nic.Stats.RxFrames, _nic.Stats.RxDmaErrors));
         Assert.Equal(FaultReason.WriteNotPermitted, _nic.Counters.LastFault.Reason);
     }
@@ -136,7 +136,7 @@ public sealed class NicWriteBackTests
     [Fact]
     public void Reset_DropsTheHeldWriteBacks()
     {
-        Start(RxRing, 16, 8);
+        _ring.Start(Ring, 16, 8);
         _nic.RxWriteBackThreshold = 4;
         _nic.Receive(Bed.Pattern(64, 0));
         _nic.Receive(Bed.Pattern(64, 1));
@@ -145,21 +145,21 @@ public sealed class NicWriteBackTests
 
         Assert.Equal(0, _nic.RxHeldWriteBacks);
         Assert.True(_nic.FlushRxWriteBack());
-        Assert.False(DescriptorAt(RxRing, 0).IsDone);
+        Assert.False(_ring.DescriptorAt(Ring, 0).IsDone);
         Assert.Equal(0, _nic.Stats.RxFrames);
     }
 
     [Fact]
     public void RxWriteBackThreshold_Lowered_WritesBackWhatReachesIt()
     {
-        Start(RxRing, 16, 8);
+        _ring.Start(Ring, 16, 8);
         _nic.RxWriteBackThreshold = 8;
         _nic.Receive(Bed.Pattern(64, 0));
         _nic.Receive(Bed.Pattern(64, 1));
 
         _nic.RxWriteBackThreshold = 2;
 
-        Assert.True(DescriptorAt(RxRing, 1).IsDone);
+        Assert.True(_ring.DescriptorAt(Ring, 1).IsDone);
         Assert.Equal(0, _nic.RxHeldWriteBacks);
     }
 
@@ -171,14 +171,4 @@ public sealed class NicWriteBackTests
         Assert.Throws<ArgumentOutOfRangeException>(() => _nic.RxWriteBackThreshold = threshold);
         Assert.Equal(1, _nic.RxWriteBackThreshold);
     }
-
-    private static ulong Buffer(int i) => RxRingBed.Buffer(i);
-
-    private void Start(ulong ring, int descriptors, int posted) => _ring.Start(ring, descriptors, posted);
-
-    private void Post(ulong ring, int first, int count, Func<int, ulong> buffer) => _ring.Post(ring, first, count, buffer);
-
-    private RxDescriptor DescriptorAt(ulong ring, int slot) => _ring.DescriptorAt(ring, slot);
-
-    private byte[] Landed(int buffer, int length) => _ring.Landed(buffer, length);
 }
