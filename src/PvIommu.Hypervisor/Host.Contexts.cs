@@ -18,7 +18,7 @@ public sealed partial class Host
             return null;
         }
 
-        if (ContextTables.TryCreate(Hardware.Format, Levels, pool) is not { } table)
+        if (ContextTables.TryCreate(Hardware.Format, Levels, pool, _pteTally) is not { } table)
         {
             DomainIds.Free(did);
             return null;
@@ -80,7 +80,6 @@ public sealed partial class Host
     {
         var puts = new List<Mfn>();
         var dropper = new RefDropper(Frames, puts);
-        RetirePteWrites(context.Table.PteWrites);
         context.Table.Destroy(ref dropper);
         Hardware.FlushDomain(context.HardwareDomainId);
         DomainIds.Free(context.HardwareDomainId);

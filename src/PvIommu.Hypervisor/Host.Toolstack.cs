@@ -94,7 +94,6 @@ public sealed partial class Host
         }
 
         _domains[id] = domain;
-        RefreshDomainList();
         if (HasIommu && config.IommuEnabled && BuildDefaultContext(domain) is { } error)
         {
             TearDown(domain);
@@ -171,7 +170,6 @@ public sealed partial class Host
         }
 
         _domains.TryRemove(domain.Id, out _);
-        RefreshDomainList();
     }
 
     /// <summary>Makes a device of the hardware domain assignable: it moves to dom_io (quarantine).</summary>

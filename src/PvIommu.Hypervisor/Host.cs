@@ -27,15 +27,12 @@ public sealed partial class Host
 
     private readonly ConcurrentDictionary<ushort, Domain> _domains = new();
 
-    // The domains as a plain array, rebuilt under the toolstack lock whenever one comes or goes:
-    // the counters read it around every call (the simulation's meter), without an enumerator.
-    private Domain[] _domainList = [];
     private readonly ConcurrentDictionary<Sbdf, DeviceBinding> _devices = new();
     private readonly Lock _toolstack = new();
     private long _hypercalls;
     private long _multicalls;
     private long _continuations;
-    private long _retiredPteWrites;
+    private readonly PteTally _pteTally = new();
 
     /// <summary>
     /// Boots a host on <paramref name="machine"/>: the heap is frames [<paramref name="heapFirst"/>,
@@ -56,7 +53,6 @@ public sealed partial class Host
         Dispatcher = new IommuOpDispatcher(this);
         DomIo = new Domain(DomIoId, new DomainConfig("dom_io", DomainKind.Pv, 0) { PvIommu = PvIommuPolicy.Off }, false, true);
         _domains[DomIoId] = DomIo;
-        RefreshDomainList();
         if (Hardware.Present)
         {
             BootDevices();
@@ -144,20 +140,7 @@ public sealed partial class Host
     public long IotlbInvalidations => Hardware.IotlbInvalidations;
 
     /// <summary>Page-table entries written so far, by every context live or gone (<see cref="HostCounters.PteWrites"/> without a snapshot).</summary>
-    public long PteWrites => Volatile.Read(ref _retiredPteWrites) + LivePteWrites();
-
-    private long LivePteWrites()
-    {
-        long sum = 0;
-        foreach (var domain in Volatile.Read(ref _domainList))
-        {
-            sum += domain.Iommu.PteWrites();
-        }
-
-        return sum;
-    }
-
-    private void RefreshDomainList() => Volatile.Write(ref _domainList, [.. _domains.Values]);
+    public long PteWrites => _pteTally.Writes;
 
     /// <summary>Before any domain exists, every PCI endpoint sits in dom_io's context 0 (its reserved regions only).</summary>
     private void BootDevices()
@@ -190,8 +173,6 @@ public sealed partial class Host
     internal void CountMulticall() => Interlocked.Increment(ref _multicalls);
 
     internal void CountContinuation() => Interlocked.Increment(ref _continuations);
-
-    internal void RetirePteWrites(long writes) => Interlocked.Add(ref _retiredPteWrites, writes);
 
     /// <summary>Where a device is: its owner and the context its DMA goes through.</summary>
     internal sealed class DeviceBinding(Domain owner, IommuContext context)

@@ -69,8 +69,11 @@ internal interface IContextTable
     void Destroy(ref RefDropper dropper);
 }
 
-/// <summary>The format-specific table behind <see cref="IContextTable"/>.</summary>
-internal sealed class ContextTable<TFormat>(PageTable<TFormat> table) : IContextTable
+/// <summary>
+/// The format-specific table behind <see cref="IContextTable"/>; what each operation writes is
+/// added to the host's <paramref name="tally"/> (a destroy's clears are not: the context is gone).
+/// </summary>
+internal sealed class ContextTable<TFormat>(PageTable<TFormat> table, PteTally tally) : IContextTable
     where TFormat : struct, IPteFormat
 {
     public Mfn Root => table.Root;
@@ -85,19 +88,40 @@ internal sealed class ContextTable<TFormat>(PageTable<TFormat> table) : IContext
 
     public long PteWrites => table.PteWrites;
 
-    public PtStatus Map(ulong dfn, ulong mfn, ulong count, PteAccess access, int maxLeafLevel, out ulong done) =>
-        table.Map(dfn, mfn, count, access, maxLeafLevel, out done);
+    public PtStatus Map(ulong dfn, ulong mfn, ulong count, PteAccess access, int maxLeafLevel, out ulong done)
+    {
+        var before = table.PteWrites;
+        var status = table.Map(dfn, mfn, count, access, maxLeafLevel, out done);
+        tally.Add(table.PteWrites - before);
+        return status;
+    }
 
-    public PtStatus Unmap(ulong dfn, ulong count, ref RefDropper dropper, out ulong done) =>
-        table.Unmap(dfn, count, ref dropper, out done);
+    public PtStatus Unmap(ulong dfn, ulong count, ref RefDropper dropper, out ulong done)
+    {
+        var before = table.PteWrites;
+        var status = table.Unmap(dfn, count, ref dropper, out done);
+        tally.Add(table.PteWrites - before);
+        return status;
+    }
 
     public bool TryLookup(ulong dfn, out PtLeaf leaf) => table.TryLookup(dfn, out leaf);
 
     public bool TryNextMapped(ulong fromDfn, out ulong dfn, out PtLeaf leaf) => table.TryNextMapped(fromDfn, out dfn, out leaf);
 
-    public PtStatus SplitTo4K(ulong dfn) => table.SplitTo4K(dfn);
+    public PtStatus SplitTo4K(ulong dfn)
+    {
+        var before = table.PteWrites;
+        var status = table.SplitTo4K(dfn);
+        tally.Add(table.PteWrites - before);
+        return status;
+    }
 
-    public void Collapse(ulong dfn, int level) => table.Collapse(dfn, level);
+    public void Collapse(ulong dfn, int level)
+    {
+        var before = table.PteWrites;
+        table.Collapse(dfn, level);
+        tally.Add(table.PteWrites - before);
+    }
 
     public void Destroy(ref RefDropper dropper) => table.Destroy(ref dropper);
 }
@@ -105,11 +129,11 @@ internal sealed class ContextTable<TFormat>(PageTable<TFormat> table) : IContext
 /// <summary>Makes context tables in the host's hardware format.</summary>
 internal static class ContextTables
 {
-    /// <summary>An empty table whose root comes from <paramref name="pool"/>; null when the pool is empty.</summary>
-    public static IContextTable? TryCreate(PageTableFormat format, int levels, TablePool pool) => format switch
+    /// <summary>An empty table whose root comes from <paramref name="pool"/>, counting its writes in <paramref name="tally"/>; null when the pool is empty.</summary>
+    public static IContextTable? TryCreate(PageTableFormat format, int levels, TablePool pool, PteTally tally) => format switch
     {
-        PageTableFormat.VtdSecondLevel => PageTable.TryCreate<VtdSecondLevel>(pool, levels, out var v) ? new ContextTable<VtdSecondLevel>(v) : null,
-        PageTableFormat.AmdV1 => PageTable.TryCreate<AmdV1>(pool, levels, out var a) ? new ContextTable<AmdV1>(a) : null,
+        PageTableFormat.VtdSecondLevel => PageTable.TryCreate<VtdSecondLevel>(pool, levels, out var v) ? new ContextTable<VtdSecondLevel>(v, tally) : null,
+        PageTableFormat.AmdV1 => PageTable.TryCreate<AmdV1>(pool, levels, out var a) ? new ContextTable<AmdV1>(a, tally) : null,
         _ => throw new ArgumentOutOfRangeException(nameof(format), format, "unknown format"),
     };
 }

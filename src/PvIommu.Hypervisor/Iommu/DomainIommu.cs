@@ -11,7 +11,6 @@ namespace PvIommu.Hypervisor.Iommu;
 public sealed class DomainIommu
 {
     private IommuContext?[] _contexts = [];
-    private int _top;
 
     internal DomainIommu(Domain owner) => Owner = owner;
 
@@ -74,24 +73,7 @@ public sealed class DomainIommu
         return 0;
     }
 
-    internal void Install(IommuContext context)
-    {
-        _contexts[context.Number] = context;
-        _top = Math.Max(_top, context.Number + 1);
-    }
-
-    /// <summary>PTE writes of every context's tables so far (a plain loop: the counters are read around every call).</summary>
-    internal long PteWrites()
-    {
-        var sum = Default?.Table.PteWrites ?? 0;
-        var contexts = _contexts;
-        for (var n = 1; n < Math.Min(_top, contexts.Length); n++)
-        {
-            sum += contexts[n]?.Table.PteWrites ?? 0;
-        }
-
-        return sum;
-    }
+    internal void Install(IommuContext context) => _contexts[context.Number] = context;
 
     internal void Remove(ushort number) => _contexts[number] = null;
 
@@ -105,7 +87,6 @@ public sealed class DomainIommu
 
         Arena = null;
         _contexts = [];
-        _top = 0;
         return (arena.First, arena.Capacity);
     }
 }
