@@ -92,11 +92,6 @@ public sealed partial class Nic
 
         var buffer = _rxCache[_rxCacheNext++];
         var data = Dma.Write(buffer, frame);
-        var done = new RxDescriptor(
-            buffer,
-            data.IsOk ? (ushort)frame.Length : (ushort)0,
-            RxStatus.DescriptorDone | RxStatus.EndOfPacket,
-            data.IsOk ? RxErrors.None : RxErrors.RxDataError);
         _rx.AdvanceHead();
         if (!data.IsOk)
         {
@@ -115,7 +110,12 @@ public sealed partial class Nic
             _rxHeldSlot = slot;
         }
 
-        done.Write(_rxHeld.AsSpan(_rxHeldCount * RxDescriptor.Size, RxDescriptor.Size));
+        RxDescriptor.Encode(
+            _rxHeld.AsSpan(_rxHeldCount * RxDescriptor.Size, RxDescriptor.Size),
+            buffer,
+            data.IsOk ? (ushort)frame.Length : (ushort)0,
+            RxStatus.DescriptorDone | RxStatus.EndOfPacket,
+            data.IsOk ? RxErrors.None : RxErrors.RxDataError);
         _rxHeldLengths[_rxHeldCount++] = data.IsOk ? frame.Length : -1;
         var written = _rxHeldCount < _rxWriteBackThreshold || FlushRxWriteBack();
         if (!data.IsOk)

@@ -62,21 +62,27 @@ public readonly record struct RxDescriptor(ulong Buffer, ushort Length, RxStatus
         (RxErrors)bytes[ErrorsOffset]);
 
     /// <summary>Encodes into the first <see cref="Size"/> bytes of <paramref name="bytes"/>.</summary>
-    public void Write(Span<byte> bytes)
-    {
-        BinaryPrimitives.WriteUInt64LittleEndian(bytes[BufferOffset..], Buffer);
-        WriteBack(bytes[WriteBackOffset..]);
-    }
+    public void Write(Span<byte> bytes) => Encode(bytes, Buffer, Length, Status, Errors);
 
     /// <summary>Encodes the write-back half (bytes 8..15) into <paramref name="bytes"/>.</summary>
-    public void WriteBack(Span<byte> bytes)
+    public void WriteBack(Span<byte> bytes) => BinaryPrimitives.WriteUInt64LittleEndian(bytes, WriteBackWord(Length, Status, Errors));
+
+    /// <summary>
+    /// Encodes a descriptor from its fields into the first <see cref="Size"/> bytes of
+    /// <paramref name="bytes"/>: two 64-bit stores (a device model writes one per frame, and
+    /// narrow stores that a wider load then reads stall the CPU's store forwarding).
+    /// </summary>
+    public static void Encode(Span<byte> bytes, ulong buffer, ushort length, RxStatus status, RxErrors errors)
     {
-        BinaryPrimitives.WriteUInt16LittleEndian(bytes, Length);
-        BinaryPrimitives.WriteUInt16LittleEndian(bytes[(ChecksumOffset - WriteBackOffset)..], 0);
-        bytes[StatusOffset - WriteBackOffset] = (byte)Status;
-        bytes[ErrorsOffset - WriteBackOffset] = (byte)Errors;
-        BinaryPrimitives.WriteUInt16LittleEndian(bytes[(SpecialOffset - WriteBackOffset)..], 0);
+        BinaryPrimitives.WriteUInt64LittleEndian(bytes[BufferOffset..], buffer);
+        BinaryPrimitives.WriteUInt64LittleEndian(bytes[WriteBackOffset..], WriteBackWord(length, status, errors));
     }
+
+    /// <summary>Bytes 8..15 as one little-endian word: length, checksum 0, status, errors, special 0.</summary>
+    private static ulong WriteBackWord(ushort length, RxStatus status, RxErrors errors) =>
+        length
+        | ((ulong)status << (8 * (StatusOffset - WriteBackOffset)))
+        | ((ulong)errors << (8 * (ErrorsOffset - WriteBackOffset)));
 }
 
 /// <summary>Receive descriptor status bits.</summary>
