@@ -75,10 +75,22 @@ internal sealed class SimContext
 
     public double LatencyNs(CallCost calls, WalkCost walks, long bytes) => Model(calls, walks, bytes).TotalNs;
 
-    /// <summary><see cref="LatencyNs"/> of a DMA that made no call, from its walk steps alone (a NIC reads no other walk counter per frame).</summary>
-    public double DeviceLatencyNs(long walkSteps, long bytes) =>
-        Model(default, new WalkCost(Translations: 0, Walks: 0, WalkSteps: walkSteps, IotlbHits: 0, IotlbMisses: 0), bytes).DeviceNs;
+    /// <summary>
+    /// <see cref="LatencyNs"/> of DMAs of <paramref name="bytes"/> that make no call, from their
+    /// walk steps alone (a NIC reads no other walk counter per frame): the transfer's time, a
+    /// division, is worked out once for a run of frames instead of once per frame.
+    /// </summary>
+    public DeviceLatency DeviceLatencyOf(long bytes) => new(Cost.WalkStepNs, Cost.TransferNs(bytes));
 
     private List<ReservedRange> ReservedOf(Platform.Pci.Sbdf device) =>
         [.. Scenario.Host.Reserved.Where(r => r.Devices.Contains(device)).Select(r => new ReservedRange(r.StartFrame, r.Frames, ReservedKind.Direct, r.Name))];
+}
+
+/// <summary>A device's modelled latency for DMAs of one size that made no call (<see cref="ModelledTime.DeviceNs"/>).</summary>
+/// <param name="StepNs">Each walk step.</param>
+/// <param name="TransferNs">Moving the bytes over the link.</param>
+internal readonly record struct DeviceLatency(double StepNs, double TransferNs)
+{
+    /// <summary>The latency of one such DMA that took <paramref name="walkSteps"/> walk steps.</summary>
+    public double Ns(long walkSteps) => (walkSteps * StepNs) + TransferNs;
 }

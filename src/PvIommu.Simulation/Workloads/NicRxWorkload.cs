@@ -88,7 +88,7 @@ internal sealed class NicRxWorkload : Workload
     {
         // Each delivered frame's device latency in this NAPI batch, until the poll's share is known.
         var device = _deviceNs;
-        var bytes = _frame.Count + RxDescriptor.Size;
+        var latency = Context.DeviceLatencyOf(_frame.Count + RxDescriptor.Size);
         while (count > 0)
         {
             var batch = (int)Math.Min(count, _spec.Napi);
@@ -108,7 +108,7 @@ internal sealed class NicRxWorkload : Workload
                     continue;
                 }
 
-                device[arrived++] = Context.DeviceLatencyNs(Unit.WalkStepCount - steps, bytes);
+                device[arrived++] = latency.Ns(Unit.WalkStepCount - steps);
             }
 
             // The interrupt that starts the poll comes after the NIC writes back what it holds.
