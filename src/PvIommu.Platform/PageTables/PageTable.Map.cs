@@ -47,12 +47,32 @@ public sealed unsafe partial class PageTable<TFormat>
     /// <summary>One descent from the root, then a fill of consecutive slots in the table reached.</summary>
     private PtStatus MapStep(ulong dfn, ulong mfn, ulong count, PteAccess access, int maxLeaf, out ulong done)
     {
+        done = 0;
+        if (CachedLeafTable(dfn) is >= 0 and var leafPage)
+        {
+            // The region's level-2 entry points at this table, so the descent would end here
+            // whatever the run's length and alignment.
+            var leafWords = _pool.Words(leafPage);
+            var slot = PageLevel.Index(dfn, 1);
+            if (TFormat.IsPresent(leafWords[slot]))
+            {
+                return PtStatus.InUse;
+            }
+
+            done = Fill(leafPage, leafWords, slot, 1, mfn, count, access);
+            return PtStatus.Ok;
+        }
+
         Span<int> path = stackalloc int[MaxLevels + 1];
         Span<int> slots = stackalloc int[MaxLevels + 1];
-        done = 0;
         var page = _rootPage;
         for (var level = Levels; ; level--)
         {
+            if (level == 1)
+            {
+                CacheLeafTable(dfn, page);
+            }
+
             var words = _pool.Words(page);
             var i = PageLevel.Index(dfn, level);
             path[level] = page;

@@ -45,12 +45,37 @@ public sealed unsafe partial class PageTable<TFormat>
     private PtStatus UnmapStep<TVisitor>(ulong dfn, ulong count, ref TVisitor visitor, out ulong done)
         where TVisitor : struct, ILeafVisitor
     {
+        done = 0;
         Span<int> path = stackalloc int[MaxLevels + 1];
         Span<int> slots = stackalloc int[MaxLevels + 1];
-        done = 0;
+        if (CachedLeafTable(dfn) is >= 0 and var leafPage)
+        {
+            var leafWords = _pool.Words(leafPage);
+            var slot = PageLevel.Index(dfn, 1);
+            if (!TFormat.IsPresent(leafWords[slot]))
+            {
+                return PtStatus.NotMapped;
+            }
+
+            done = Clear(leafWords, slot, 1, dfn, count, ref visitor);
+            if ((_pool.Used(leafPage) -= (ushort)done) == 0)
+            {
+                // The table is empty: the walk that finds its parents frees it and any above it.
+                Descend(dfn, path, slots);
+                ReclaimUpward(path, slots, 1);
+            }
+
+            return PtStatus.Ok;
+        }
+
         var page = _rootPage;
         for (var level = Levels; ; level--)
         {
+            if (level == 1)
+            {
+                CacheLeafTable(dfn, page);
+            }
+
             var words = _pool.Words(page);
             var i = PageLevel.Index(dfn, level);
             path[level] = page;
@@ -79,6 +104,21 @@ public sealed unsafe partial class PageTable<TFormat>
             if (!TrySplit(words, i, level, e, out page))
             {
                 return PtStatus.NoMemory;
+            }
+        }
+    }
+
+    /// <summary>Records the tables and slots from the root down to <paramref name="dfn"/>'s level-1 table, which exists.</summary>
+    private void Descend(ulong dfn, Span<int> path, Span<int> slots)
+    {
+        var page = _rootPage;
+        for (var level = Levels; level >= 1; level--)
+        {
+            path[level] = page;
+            slots[level] = PageLevel.Index(dfn, level);
+            if (level > 1)
+            {
+                page = _pool.PageOf(TFormat.Address(_pool.Words(page)[slots[level]]));
             }
         }
     }

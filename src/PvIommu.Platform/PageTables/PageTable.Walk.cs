@@ -88,7 +88,7 @@ public sealed unsafe partial class PageTable<TFormat>
         }
 
         words[slot] = TFormat.Leaf(TFormat.Address(first), level, TFormat.Access(first));
-        _pool.Give(child);
+        GiveTable(child);
         _tablePages--;
         _pteWrites++;
         return true;
@@ -197,6 +197,6 @@ public sealed unsafe partial class PageTable<TFormat>
             }
         }
 
-        _pool.Give(page);
+        GiveTable(page);
     }
 }

@@ -36,6 +36,13 @@ public sealed unsafe partial class PageTable<TFormat>
     private long _mappedFrames;
     private int _tablePages;
 
+    // The level-1 table the last map or unmap reached, and the 2 MiB region (dfn >> 9) it
+    // serves. A DMA API's IOVAs cluster in a few regions, so most maps and unmaps of single pages
+    // start there instead of descending from the root (three dependent loads fewer). Forgotten
+    // whenever a table page goes back to the pool: no other change moves a level-1 table.
+    private ulong _leafRegion;
+    private int _leafPage = -1;
+
     private PageTable(TablePool pool, int rootPage, int levels)
     {
         _pool = pool;
@@ -179,6 +186,20 @@ public sealed unsafe partial class PageTable<TFormat>
     /// <summary>The live-entry count of a table page (for tests of the reclaim invariant).</summary>
     internal int EntriesOf(int page) => _pool.Used(page);
 
+    /// <summary>The cached level-1 table when it serves <paramref name="dfn"/>'s 2 MiB region, else -1.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private int CachedLeafTable(ulong dfn) => _leafPage >= 0 && (dfn >> PageLevel.Bits) == _leafRegion ? _leafPage : -1;
+
+    /// <summary>Remembers <paramref name="page"/> as the level-1 table of <paramref name="dfn"/>'s 2 MiB region.</summary>
+    private void CacheLeafTable(ulong dfn, int page) => (_leafRegion, _leafPage) = (dfn >> PageLevel.Bits, page);
+
+    /// <summary>Gives a table page back to the pool, forgetting the cached level-1 table.</summary>
+    private void GiveTable(int page)
+    {
+        _leafPage = -1;
+        _pool.Give(page);
+    }
+
     /// <summary>Frees empty tables from <paramref name="level"/> up the recorded path; the root stays.</summary>
     private void ReclaimUpward(ReadOnlySpan<int> path, ReadOnlySpan<int> slots, int level)
     {
@@ -190,7 +211,7 @@ public sealed unsafe partial class PageTable<TFormat>
                 return;
             }
 
-            _pool.Give(page);
+            GiveTable(page);
             _tablePages--;
             var parent = path[level + 1];
             _pool.Words(parent)[slots[level + 1]] = 0;

@@ -1,0 +1,109 @@
+using PvIommu.Platform.PageTables;
+
+namespace PvIommu.Platform.Tests.PageTables;
+
+/// <summary>
+/// Maps and unmaps start from the level-1 table the last one reached when the dfn lies in the
+/// same 2 MiB region. The cache must never outlive its table: freed by an unmap that empties it,
+/// by a collapse, or by a destroy.
+/// </summary>
+public class PageTableLeafCacheTests
+{
+    private const ulong Region = 0x4_0000;
+
+    [Fact]
+    public void SinglePages_InOneRegion_ThenTheLastUnmap_FreesEveryTableAboveTheRoot()
+    {
+        var h = new Harness<VtdSecondLevel>();
+        var dfns = new ulong[] { 7, 300, 8, 511, 0, 299 };
+        foreach (var d in dfns)
+        {
+            Assert.Equal(PtStatus.Ok, h.Table.Map(Region + d, 9000 + d, 1, PteAccess.ReadWrite, 2, out var done));
+            Assert.Equal(1UL, done);
+        }
+
+        Assert.Equal(PtStatus.InUse, h.Table.Map(Region + 300, 1, 1, PteAccess.Read, 2, out _));
+        foreach (var d in dfns)
+        {
+            Assert.Equal(new PtLeaf(9000 + d, PteAccess.ReadWrite, 1), h.Walk(Region + d));
+        }
+
+        foreach (var d in dfns)
+        {
+            Assert.Equal(PtStatus.Ok, h.Table.Unmap(Region + d, 1, out var done));
+            Assert.Equal(1UL, done);
+            Assert.Null(h.Walk(Region + d));
+            Assert.Equal(h.CheckTables(), h.Table.TablePages);
+        }
+
+        Assert.Equal(PtStatus.NotMapped, h.Table.Unmap(Region + 7, 1, out _));
+        Assert.Equal(1, h.Table.TablePages);
+        Assert.True(h.Table.IsEmpty);
+
+        // The region maps again from a fresh table.
+        Assert.Equal(PtStatus.Ok, h.Table.Map(Region + 5, 42, 1, PteAccess.Read, 2, out _));
+        Assert.Equal(new PtLeaf(42, PteAccess.Read, 1), h.Walk(Region + 5));
+        Assert.Equal(h.CheckTables(), h.Table.TablePages);
+    }
+
+    [Fact]
+    public void ARegionWhoseTableWasFreed_ThenMappedBy2MLeaf_IsNotWrittenThroughTheOldTable()
+    {
+        var h = new Harness<VtdSecondLevel>();
+        Assert.Equal(PtStatus.Ok, h.Table.Map(Region + 3, 77, 1, PteAccess.ReadWrite, 2, out _));
+        Assert.Equal(PtStatus.Ok, h.Table.Unmap(Region + 3, 1, out _));
+        Assert.Equal(1, h.Table.TablePages);
+
+        // A 2 MiB leaf now covers the region: a page of it is in use, and unmapping one splits it.
+        Assert.Equal(PtStatus.Ok, h.Table.Map(Region, 0x20_0000, 512, PteAccess.ReadWrite, 2, out _));
+        Assert.Equal(2, h.Walk(Region + 9)!.Value.Level);
+        Assert.Equal(h.CheckTables(), h.Table.TablePages);
+        Assert.Equal(PtStatus.InUse, h.Table.Map(Region + 9, 5, 1, PteAccess.ReadWrite, 2, out _));
+        Assert.Equal(PtStatus.Ok, h.Table.Unmap(Region + 9, 1, out _));
+        Assert.Null(h.Walk(Region + 9));
+        Assert.Equal(new PtLeaf(0x20_0000 + 10, PteAccess.ReadWrite, 1), h.Walk(Region + 10));
+        Assert.Equal(h.CheckTables(), h.Table.TablePages);
+    }
+
+    [Fact]
+    public void ACollapsedRegion_IsNotWrittenThroughTheTableItGaveBack()
+    {
+        var h = new Harness<AmdV1>();
+        Assert.Equal(PtStatus.Ok, h.Table.Map(Region, 0x20_0000, 512, PteAccess.ReadWrite, 1, out _));
+        Assert.Equal(1, h.Walk(Region + 100)!.Value.Level);
+
+        h.Table.Collapse(Region, 2);
+
+        Assert.Equal(2, h.Walk(Region + 100)!.Value.Level);
+        Assert.Equal(PtStatus.InUse, h.Table.Map(Region + 100, 5, 1, PteAccess.ReadWrite, 1, out _));
+        Assert.Equal(PtStatus.Ok, h.Table.Unmap(Region + 100, 1, out _));
+        Assert.Null(h.Walk(Region + 100));
+        Assert.Equal(new PtLeaf(0x20_0000 + 101, PteAccess.ReadWrite, 1), h.Walk(Region + 101));
+        Assert.Equal(h.CheckTables(), h.Table.TablePages);
+    }
+
+    [Fact]
+    public void TwoRegionsInTurn_EachSeesItsOwnTable()
+    {
+        var h = new Harness<VtdSecondLevel>();
+        for (ulong i = 0; i < 64; i++)
+        {
+            var region = i % 2 == 0 ? Region : Region + 512;
+            Assert.Equal(PtStatus.Ok, h.Table.Map(region + i, 1000 + i, 1, PteAccess.ReadWrite, 2, out _));
+        }
+
+        for (ulong i = 0; i < 64; i++)
+        {
+            var region = i % 2 == 0 ? Region : Region + 512;
+            Assert.Equal(new PtLeaf(1000 + i, PteAccess.ReadWrite, 1), h.Walk(region + i));
+            Assert.Null(h.Walk((i % 2 == 0 ? Region + 512 : Region) + i));
+        }
+
+        for (ulong i = 0; i < 64; i++)
+        {
+            Assert.Equal(PtStatus.Ok, h.Table.Unmap((i % 2 == 0 ? Region : Region + 512) + i, 1, out _));
+        }
+
+        Assert.Equal(1, h.Table.TablePages);
+    }
+}
