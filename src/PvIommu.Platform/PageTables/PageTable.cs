@@ -36,12 +36,14 @@ public sealed unsafe partial class PageTable<TFormat>
     private long _mappedFrames;
     private int _tablePages;
 
-    // The level-1 table the last map or unmap reached, and the 2 MiB region (dfn >> 9) it
-    // serves. A DMA API's IOVAs cluster in a few regions, so most maps and unmaps of single pages
-    // start there instead of descending from the root (three dependent loads fewer). Forgotten
-    // whenever a table page goes back to the pool: no other change moves a level-1 table.
-    private ulong _leafRegion;
-    private int _leafPage = -1;
+    // Level-1 tables that maps and unmaps reached, by 2 MiB region (dfn >> 9), direct-mapped on
+    // the region's low bits: a DMA API's IOVAs cluster in a few neighbouring regions, so most maps
+    // and unmaps of single pages start at their table instead of descending from the root. All
+    // are forgotten whenever a table page goes back to the pool: no other change moves a level-1
+    // table.
+    private const int LeafCacheSlots = 8;
+    private readonly ulong[] _leafRegions = new ulong[LeafCacheSlots];
+    private readonly int[] _leafPages = [-1, -1, -1, -1, -1, -1, -1, -1];
 
     private PageTable(TablePool pool, int rootPage, int levels)
     {
@@ -186,17 +188,28 @@ public sealed unsafe partial class PageTable<TFormat>
     /// <summary>The live-entry count of a table page (for tests of the reclaim invariant).</summary>
     internal int EntriesOf(int page) => _pool.Used(page);
 
-    /// <summary>The cached level-1 table when it serves <paramref name="dfn"/>'s 2 MiB region, else -1.</summary>
+    /// <summary>The cached level-1 table of <paramref name="dfn"/>'s 2 MiB region, else -1.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private int CachedLeafTable(ulong dfn) => _leafPage >= 0 && (dfn >> PageLevel.Bits) == _leafRegion ? _leafPage : -1;
+    private int CachedLeafTable(ulong dfn)
+    {
+        var region = dfn >> PageLevel.Bits;
+        var slot = (int)(region % LeafCacheSlots);
+        return _leafRegions[slot] == region ? _leafPages[slot] : -1;
+    }
 
     /// <summary>Remembers <paramref name="page"/> as the level-1 table of <paramref name="dfn"/>'s 2 MiB region.</summary>
-    private void CacheLeafTable(ulong dfn, int page) => (_leafRegion, _leafPage) = (dfn >> PageLevel.Bits, page);
+    private void CacheLeafTable(ulong dfn, int page)
+    {
+        var region = dfn >> PageLevel.Bits;
+        var slot = (int)(region % LeafCacheSlots);
+        _leafRegions[slot] = region;
+        _leafPages[slot] = page;
+    }
 
-    /// <summary>Gives a table page back to the pool, forgetting the cached level-1 table.</summary>
+    /// <summary>Gives a table page back to the pool, forgetting every cached level-1 table.</summary>
     private void GiveTable(int page)
     {
-        _leafPage = -1;
+        _leafPages.AsSpan().Fill(-1);
         _pool.Give(page);
     }
 

@@ -106,4 +106,30 @@ public class PageTableLeafCacheTests
 
         Assert.Equal(1, h.Table.TablePages);
     }
+
+    [Fact]
+    public void RegionsSharingACacheSlot_EachGetTheirOwnTable()
+    {
+        // Regions 8 apart fall in the same slot of the eight; one evicts the other.
+        var h = new Harness<VtdSecondLevel>();
+        var regions = new[] { Region, Region + (8 * 512), Region + (16 * 512) };
+        for (ulong i = 0; i < 30; i++)
+        {
+            var dfn = regions[i % 3] + i;
+            Assert.Equal(PtStatus.Ok, h.Table.Map(dfn, 500 + i, 1, PteAccess.ReadWrite, 2, out _));
+        }
+
+        for (ulong i = 0; i < 30; i++)
+        {
+            Assert.Equal(new PtLeaf(500 + i, PteAccess.ReadWrite, 1), h.Walk(regions[i % 3] + i));
+            Assert.Null(h.Walk(regions[(i + 1) % 3] + i));
+        }
+
+        for (ulong i = 0; i < 30; i++)
+        {
+            Assert.Equal(PtStatus.Ok, h.Table.Unmap(regions[i % 3] + i, 1, out _));
+        }
+
+        Assert.Equal(1, h.Table.TablePages);
+    }
 }
