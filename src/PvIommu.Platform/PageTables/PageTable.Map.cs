@@ -32,7 +32,10 @@ public sealed unsafe partial class PageTable<TFormat>
         done = 0;
         while (done < count)
         {
-            var status = MapStep(dfn + done, mfn + done, count - done, access, maxLeafLevel, out var n);
+            var leafPage = CachedLeafTable(dfn + done);
+            var status = leafPage >= 0
+                ? MapInLeafTable(leafPage, dfn + done, mfn + done, count - done, access, out var n)
+                : MapStep(dfn + done, mfn + done, count - done, access, maxLeafLevel, out n);
             done += n;
             _mappedFrames += (long)n;
             if (status != PtStatus.Ok)
@@ -44,27 +47,31 @@ public sealed unsafe partial class PageTable<TFormat>
         return PtStatus.Ok;
     }
 
+    /// <summary>
+    /// A fill of the cached level-1 table <paramref name="page"/> of dfn's region: the region's
+    /// level-2 entry points at it, so a descent would end there whatever the run's length and
+    /// alignment.
+    /// </summary>
+    private PtStatus MapInLeafTable(int page, ulong dfn, ulong mfn, ulong count, PteAccess access, out ulong done)
+    {
+        var words = _pool.Words(page);
+        var slot = PageLevel.Index(dfn, 1);
+        if (TFormat.IsPresent(words[slot]))
+        {
+            done = 0;
+            return PtStatus.InUse;
+        }
+
+        done = Fill(page, words, slot, 1, mfn, count, access);
+        return PtStatus.Ok;
+    }
+
     /// <summary>One descent from the root, then a fill of consecutive slots in the table reached.</summary>
     private PtStatus MapStep(ulong dfn, ulong mfn, ulong count, PteAccess access, int maxLeaf, out ulong done)
     {
-        done = 0;
-        if (CachedLeafTable(dfn) is >= 0 and var leafPage)
-        {
-            // The region's level-2 entry points at this table, so the descent would end here
-            // whatever the run's length and alignment.
-            var leafWords = _pool.Words(leafPage);
-            var slot = PageLevel.Index(dfn, 1);
-            if (TFormat.IsPresent(leafWords[slot]))
-            {
-                return PtStatus.InUse;
-            }
-
-            done = Fill(leafPage, leafWords, slot, 1, mfn, count, access);
-            return PtStatus.Ok;
-        }
-
         Span<int> path = stackalloc int[MaxLevels + 1];
         Span<int> slots = stackalloc int[MaxLevels + 1];
+        done = 0;
         var page = _rootPage;
         for (var level = Levels; ; level--)
         {
