@@ -119,8 +119,8 @@ internal sealed partial class IommuDmaDevice
 
     /// <summary>
     /// Groups the queue into runs: a block joins the run before it when it is adjacent to the
-    /// run's first or last frame (IOVAs are handed out downwards, so a refill's blocks descend),
-    /// and the run still fits an entry's u32 count.
+    /// run's first or last frame (the allocator's tree hands IOVAs out downwards, so a refill's
+    /// blocks may descend), and the run still fits an entry's u32 count.
     /// </summary>
     private void MergeRuns()
     {
