@@ -23,7 +23,10 @@ public sealed unsafe partial class PageTable<TFormat>
         done = 0;
         while (done < count)
         {
-            var status = UnmapStep(dfn + done, count - done, ref visitor, out var n);
+            var leafPage = CachedLeafTable(dfn + done);
+            var status = leafPage >= 0 && _pool.Used(leafPage) > count - done
+                ? UnmapInLeafTable(leafPage, dfn + done, count - done, ref visitor, out var n)
+                : UnmapStep(dfn + done, count - done, ref visitor, out n);
             done += n;
             _mappedFrames -= (long)n;
             if (status != PtStatus.Ok)
@@ -42,32 +45,34 @@ public sealed unsafe partial class PageTable<TFormat>
         return Unmap(dfn, count, ref ignore, out done);
     }
 
+    /// <summary>
+    /// Clears leaves in the cached level-1 table <paramref name="page"/> of dfn's region, which
+    /// holds more live entries than the run has frames: it cannot empty, so no table above it
+    /// is reclaimed and the path to it is not needed (a run that could empty it takes the
+    /// descent, which records the path).
+    /// </summary>
+    private PtStatus UnmapInLeafTable<TVisitor>(int page, ulong dfn, ulong count, ref TVisitor visitor, out ulong done)
+        where TVisitor : struct, ILeafVisitor
+    {
+        var words = _pool.Words(page);
+        var slot = PageLevel.Index(dfn, 1);
+        if (!TFormat.IsPresent(words[slot]))
+        {
+            done = 0;
+            return PtStatus.NotMapped;
+        }
+
+        done = Clear(words, slot, 1, dfn, count, ref visitor);
+        _pool.Used(page) -= (ushort)done;
+        return PtStatus.Ok;
+    }
+
     private PtStatus UnmapStep<TVisitor>(ulong dfn, ulong count, ref TVisitor visitor, out ulong done)
         where TVisitor : struct, ILeafVisitor
     {
-        done = 0;
         Span<int> path = stackalloc int[MaxLevels + 1];
         Span<int> slots = stackalloc int[MaxLevels + 1];
-        if (CachedLeafTable(dfn) is >= 0 and var leafPage)
-        {
-            var leafWords = _pool.Words(leafPage);
-            var slot = PageLevel.Index(dfn, 1);
-            if (!TFormat.IsPresent(leafWords[slot]))
-            {
-                return PtStatus.NotMapped;
-            }
-
-            done = Clear(leafWords, slot, 1, dfn, count, ref visitor);
-            if ((_pool.Used(leafPage) -= (ushort)done) == 0)
-            {
-                // The table is empty: the walk that finds its parents frees it and any above it.
-                Descend(dfn, path, slots);
-                ReclaimUpward(path, slots, 1);
-            }
-
-            return PtStatus.Ok;
-        }
-
+        done = 0;
         var page = _rootPage;
         for (var level = Levels; ; level--)
         {
@@ -104,21 +109,6 @@ public sealed unsafe partial class PageTable<TFormat>
             if (!TrySplit(words, i, level, e, out page))
             {
                 return PtStatus.NoMemory;
-            }
-        }
-    }
-
-    /// <summary>Records the tables and slots from the root down to <paramref name="dfn"/>'s level-1 table, which exists.</summary>
-    private void Descend(ulong dfn, Span<int> path, Span<int> slots)
-    {
-        var page = _rootPage;
-        for (var level = Levels; level >= 1; level--)
-        {
-            path[level] = page;
-            slots[level] = PageLevel.Index(dfn, level);
-            if (level > 1)
-            {
-                page = _pool.PageOf(TFormat.Address(_pool.Words(page)[slots[level]]));
             }
         }
     }
