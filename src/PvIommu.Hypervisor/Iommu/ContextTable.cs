@@ -91,17 +91,13 @@ internal sealed class ContextTable<TFormat>(PageTable<TFormat> table, PteTally t
     public PtStatus Map(ulong dfn, ulong mfn, ulong count, PteAccess access, int maxLeafLevel, out ulong done)
     {
         var before = table.PteWrites;
-        var status = table.Map(dfn, mfn, count, access, maxLeafLevel, out done);
-        tally.Add(table.PteWrites - before);
-        return status;
+        return Tallied(before, table.Map(dfn, mfn, count, access, maxLeafLevel, out done));
     }
 
     public PtStatus Unmap(ulong dfn, ulong count, ref RefDropper dropper, out ulong done)
     {
         var before = table.PteWrites;
-        var status = table.Unmap(dfn, count, ref dropper, out done);
-        tally.Add(table.PteWrites - before);
-        return status;
+        return Tallied(before, table.Unmap(dfn, count, ref dropper, out done));
     }
 
     public bool TryLookup(ulong dfn, out PtLeaf leaf) => table.TryLookup(dfn, out leaf);
@@ -111,19 +107,24 @@ internal sealed class ContextTable<TFormat>(PageTable<TFormat> table, PteTally t
     public PtStatus SplitTo4K(ulong dfn)
     {
         var before = table.PteWrites;
-        var status = table.SplitTo4K(dfn);
-        tally.Add(table.PteWrites - before);
-        return status;
+        return Tallied(before, table.SplitTo4K(dfn));
     }
 
     public void Collapse(ulong dfn, int level)
     {
         var before = table.PteWrites;
         table.Collapse(dfn, level);
-        tally.Add(table.PteWrites - before);
+        Tallied(before, PtStatus.Ok);
     }
 
     public void Destroy(ref RefDropper dropper) => table.Destroy(ref dropper);
+
+    /// <summary>Adds what the table wrote since it had written <paramref name="before"/> entries to the host's tally; returns <paramref name="status"/>.</summary>
+    private PtStatus Tallied(long before, PtStatus status)
+    {
+        tally.Add(table.PteWrites - before);
+        return status;
+    }
 }
 
 /// <summary>Makes context tables in the host's hardware format.</summary>
