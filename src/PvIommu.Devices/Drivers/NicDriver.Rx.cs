@@ -56,7 +56,7 @@ public sealed partial class NicDriver
 
             _rxPages[_rxNextToClean] = null;
             _rxPosted--;
-            _rxNextToClean = NextSlot(_rxNextToClean, _rxPages.Length);
+            _rxNextToClean = RingIndex.Next(_rxNextToClean, _rxPages.Length);
             reaped++;
             if ((descriptor.Errors & RxErrors.RxDataError) != 0 || descriptor.Length > Options.RxBufferSize)
             {
@@ -114,7 +114,7 @@ public sealed partial class NicDriver
             RxDescriptor.Posted(page.Iova).Write(run[(pending * RxDescriptor.Size)..]);
             pending++;
             _rxPages[_rxNextToUse] = page;
-            _rxNextToUse = NextSlot(_rxNextToUse, _rxPages.Length);
+            _rxNextToUse = RingIndex.Next(_rxNextToUse, _rxPages.Length);
             _rxPosted++;
             posted++;
             if (pending == RxRun || _rxNextToUse == 0)

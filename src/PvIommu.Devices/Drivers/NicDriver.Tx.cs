@@ -79,7 +79,7 @@ public sealed partial class NicDriver
 
             ReleaseFragment(fragment);
             _txFragments[_txNextToClean] = null;
-            _txNextToClean = NextSlot(_txNextToClean, _txFragments.Length);
+            _txNextToClean = RingIndex.Next(_txNextToClean, _txFragments.Length);
             _txInFlight--;
             _txCompletions++;
             reaped++;
@@ -117,7 +117,7 @@ public sealed partial class NicDriver
             new TxDescriptor(fragments[i].Iova, (ushort)length, command, TxStatus.None).Write(raw);
             _txRing.Write(_txNextToUse * TxDescriptor.Size, raw);
             _txFragments[_txNextToUse] = fragments[i];
-            _txNextToUse = NextSlot(_txNextToUse, _txFragments.Length);
+            _txNextToUse = RingIndex.Next(_txNextToUse, _txFragments.Length);
             offset += length;
         }
 

@@ -122,7 +122,4 @@ public sealed partial class NicDriver
         _rxRing.Release();
         _txRing.Release();
     }
-
-    /// <summary>The ring slot after <paramref name="slot"/> (a compare, not a division: every frame advances two).</summary>
-    private static int NextSlot(int slot, int count) => slot + 1 == count ? 0 : slot + 1;
 }

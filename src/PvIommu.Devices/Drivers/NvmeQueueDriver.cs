@@ -258,7 +258,7 @@ public sealed class NvmeQueueDriver
         Span<byte> raw = stackalloc byte[SubmissionEntry.Size];
         entry.Write(raw);
         _sq.Write(_sqTail * SubmissionEntry.Size, raw);
-        _sqTail = (_sqTail + 1) % (Depth + 1);
+        _sqTail = RingIndex.Next(_sqTail, Depth + 1);
         _controller.RingSubmissionDoorbell(QueueId, _sqTail);
         _submitted++;
         commandId = cid;

@@ -61,5 +61,5 @@ internal sealed class DescriptorRing(int descriptorSize)
     /// <summary>Bus address of descriptor <paramref name="index"/>.</summary>
     public ulong Address(int index) => Base + ((ulong)index * (ulong)descriptorSize);
 
-    public void AdvanceHead() => Head = Head + 1 == Count ? 0 : Head + 1;
+    public void AdvanceHead() => Head = RingIndex.Next(Head, Count);
 }

@@ -35,7 +35,7 @@ internal sealed class QueuePair(ushort id, ulong sqBase, int sqEntries, ulong cq
 
     public NvmeQueueState State => new(Id, sqEntries, SqHead, SqTail, cqEntries, CqHead, CqTail, Phase);
 
-    public void AdvanceSqHead() => SqHead = SqHead + 1 == sqEntries ? 0 : SqHead + 1;
+    public void AdvanceSqHead() => SqHead = RingIndex.Next(SqHead, sqEntries);
 
     public void AdvanceCqTail()
     {
