@@ -17,7 +17,6 @@ public sealed partial class IommuUnit
     private const int StackPieces = 32;
 
     /// <inheritdoc/>
-    [SkipLocalsInit] // the frame list is written by TranslateAll before it is read
     public DmaResult Read(Sbdf requester, ulong busAddress, Span<byte> destination)
     {
         if (destination.IsEmpty)
@@ -25,6 +24,28 @@ public sealed partial class IommuUnit
             return DmaResult.Ok;
         }
 
+        var offset = (int)(busAddress & (Frame.Size - 1));
+        if (destination.Length > Frame.Size - offset)
+        {
+            return ReadPieces(requester, busAddress, destination);
+        }
+
+        // One piece, as most DMA is (a frame into its buffer, a descriptor burst): no frame list,
+        // and no stackalloc in the method every DMA calls.
+        var frame = 0UL;
+        var result = TranslateAll(requester, busAddress, DmaAccess.Read, new Span<ulong>(ref frame));
+        if (result.IsOk)
+        {
+            _memory.Read(new Mfn(frame), offset, destination);
+        }
+
+        return result;
+    }
+
+    /// <summary>A transfer that crosses a frame boundary: every piece translated, then the bytes moved piece by piece.</summary>
+    [SkipLocalsInit] // the frame list is written by TranslateAll before it is read
+    private DmaResult ReadPieces(Sbdf requester, ulong busAddress, Span<byte> destination)
+    {
         var pieces = PieceCount(busAddress, destination.Length);
         ulong[]? rented = null;
         var frames = pieces <= StackPieces ? stackalloc ulong[StackPieces] : (rented = ArrayPool<ulong>.Shared.Rent(pieces));
@@ -51,7 +72,6 @@ public sealed partial class IommuUnit
     }
 
     /// <inheritdoc/>
-    [SkipLocalsInit] // the frame list is written by TranslateAll before it is read
     public DmaResult Write(Sbdf requester, ulong busAddress, ReadOnlySpan<byte> source)
     {
         if (source.IsEmpty)
@@ -59,6 +79,28 @@ public sealed partial class IommuUnit
             return DmaResult.Ok;
         }
 
+        var offset = (int)(busAddress & (Frame.Size - 1));
+        if (source.Length > Frame.Size - offset)
+        {
+            return WritePieces(requester, busAddress, source);
+        }
+
+        // One piece, as most DMA is (a frame into its buffer, a descriptor burst): no frame list,
+        // and no stackalloc in the method every DMA calls.
+        var frame = 0UL;
+        var result = TranslateAll(requester, busAddress, DmaAccess.Write, new Span<ulong>(ref frame));
+        if (result.IsOk)
+        {
+            _memory.Write(new Mfn(frame), offset, source);
+        }
+
+        return result;
+    }
+
+    /// <summary>A transfer that crosses a frame boundary: every piece translated, then the bytes moved piece by piece.</summary>
+    [SkipLocalsInit] // the frame list is written by TranslateAll before it is read
+    private DmaResult WritePieces(Sbdf requester, ulong busAddress, ReadOnlySpan<byte> source)
+    {
         var pieces = PieceCount(busAddress, source.Length);
         ulong[]? rented = null;
         var frames = pieces <= StackPieces ? stackalloc ulong[StackPieces] : (rented = ArrayPool<ulong>.Shared.Rent(pieces));

@@ -53,6 +53,46 @@ public abstract class IommuUnitDmaTests<TFormat>
     }
 
     [Fact]
+    public void Dma_EndingAtTheFrameEnd_IsOnePieceAndNeverReachesTheNextFrame()
+    {
+        // Frame 0x11 is unmapped: a transfer that counted a piece there would fault.
+        _tables.Map(0x10, 0x2000, 1, PteAccess.ReadWrite);
+        var data = Enumerable.Range(0, 0x50).Select(i => (byte)(i + 7)).ToArray();
+
+        Assert.True(Unit.Write(Nic, 0x10_FB0, data).IsOk);
+        var back = new byte[data.Length];
+        Assert.True(Unit.Read(Nic, 0x10_FB0, back).IsOk);
+
+        Assert.Equal(data, back);
+        Assert.Equal(data, ReadHost(0x2000, 0xFB0, data.Length));
+        Assert.Equal(2, Unit.Counters.Translations);
+        Assert.Equal(0, Unit.Counters.Faults);
+
+        // One byte more crosses into frame 0x11, and faults there.
+        Assert.Equal(DmaResult.Fault(FaultReason.NotMapped, 0x11_000), Unit.Write(Nic, 0x10_FB0, new byte[data.Length + 1]));
+        Assert.Equal(data, ReadHost(0x2000, 0xFB0, data.Length));
+    }
+
+    [Fact]
+    public void Read_AcrossAFrameBoundary_ReadsBothFramesOrNothing()
+    {
+        _tables.Map(0x10, 0x2000, 1, PteAccess.ReadWrite);
+        _tables.Map(0x11, 0x3000, 1, PteAccess.Read);
+        var data = Enumerable.Range(0, 100).Select(i => (byte)(i + 1)).ToArray();
+        Assert.True(Unit.Write(Nic, 0x10_FB0, data.AsSpan(0, 80)).IsOk);
+        Memory.Write(new Mfn(0x3000), 0, data.AsSpan(80));
+
+        var back = new byte[100];
+        Assert.True(Unit.Read(Nic, 0x10_FB0, back).IsOk);
+        Assert.Equal(data, back);
+
+        // One byte further the read reaches unmapped 0x12: it faults there and fills nothing.
+        var refused = new byte[0x1051];
+        Assert.Equal(DmaResult.Fault(FaultReason.NotMapped, 0x12_000), Unit.Read(Nic, 0x10_FB0, refused));
+        Assert.Equal(new byte[refused.Length], refused);
+    }
+
+    [Fact]
     public void Write_SecondFrameUnmapped_WritesNothingAndLogsOneFault()
     {
         _tables.Map(0x10, 0x2000, 1, PteAccess.ReadWrite);
