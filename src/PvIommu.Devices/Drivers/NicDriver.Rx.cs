@@ -11,6 +11,12 @@ public sealed partial class NicDriver
     private const int RxRun = 64;
 
     private readonly byte[] _frame = new byte[4096];
+
+    // A run of descriptors read (Poll) or written (Refill) at once, reused: a field, not a
+    // stackalloc, because a method with a stackalloc and a loop is compiled once, fully optimised,
+    // and never again with the profile the tiered JIT gathers. Poll is done with it before it
+    // refills; a driver is not re-entered from its own poll.
+    private readonly byte[] _rxRun = new byte[RxRun * RxDescriptor.Size];
     private int _rxNextToClean;
     private int _rxNextToUse;
     private int _rxPosted;
@@ -36,7 +42,7 @@ public sealed partial class NicDriver
         // Descriptors are read in runs (up to the budget and the ring's end), as the CPU streams
         // through a ring's cache lines; one read per run instead of one per descriptor.
         var reaped = 0;
-        Span<byte> run = stackalloc byte[RxRun * RxDescriptor.Size];
+        var run = _rxRun.AsSpan();
         var read = 0;
         var next = 0;
         while (reaped < budget && _rxPages[_rxNextToClean] is { } page)
@@ -100,7 +106,7 @@ public sealed partial class NicDriver
     private void Refill()
     {
         var posted = 0;
-        Span<byte> run = stackalloc byte[RxRun * RxDescriptor.Size];
+        var run = _rxRun.AsSpan();
         var first = _rxNextToUse;
         var pending = 0;
         while (_rxPosted < _rxPages.Length - 1)

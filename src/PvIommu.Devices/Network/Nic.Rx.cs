@@ -39,6 +39,9 @@ public sealed partial class Nic
 
     private readonly ulong[] _rxCache = new ulong[RxDescriptorCache];
 
+    // The bytes of one descriptor fetch (a field, not a stackalloc: see NicDriver's _rxRun).
+    private readonly byte[] _rxFetched = new byte[RxDescriptorCache * RxDescriptor.Size];
+
     // Completed descriptors held on chip for the next write-back burst: whole 16-byte
     // descriptors of consecutive slots from _rxHeldSlot, and each one's frame length (-1: RXE).
     private readonly byte[] _rxHeld = new byte[RxDescriptorCache * RxDescriptor.Size];
@@ -201,8 +204,7 @@ public sealed partial class Nic
         var toRingEnd = _rx.Count - _rx.Head;
         var toPageEnd = (int)((Frame.Size - (slot & (Frame.Size - 1))) / RxDescriptor.Size);
         var count = Math.Min(Math.Min(RxDescriptorCache, posted), Math.Min(toRingEnd, toPageEnd));
-        Span<byte> descriptors = stackalloc byte[RxDescriptorCache * RxDescriptor.Size];
-        descriptors = descriptors[..(count * RxDescriptor.Size)];
+        var descriptors = _rxFetched.AsSpan(0, count * RxDescriptor.Size);
         DropRxDescriptors();
         if (!Dma.Read(slot, descriptors).IsOk)
         {
