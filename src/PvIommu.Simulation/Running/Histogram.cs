@@ -1,5 +1,3 @@
-using System.Numerics;
-
 namespace PvIommu.Simulation.Running;
 
 /// <summary>A latency histogram with power-of-two buckets from 64 ns (bucket i holds [64·2^(i-1), 64·2^i) ns).</summary>
@@ -23,12 +21,16 @@ internal sealed class Histogram
 
     public void Add(double ns)
     {
-        // floor(log2(x)) of x >= 1 is the integer log2 of floor(x): no floating-point log per sample.
-        var bucket = ns < 64 ? 0 : Math.Min(Buckets - 1, 1 + BitOperations.Log2((ulong)(ns / 64)));
+        // From 64 ns on, bucket 1 + floor(log2(ns / 64)) is the double's binary exponent less 5,
+        // read from its bits: no division, no conversion to an integer and no log per sample.
+        var bucket = ns < 64 ? 0 : (int)Math.Min(Buckets - 1, (BitConverter.DoubleToUInt64Bits(ns) >> 52) - (1023 + 5));
         _counts[bucket]++;
         Count++;
         _sum += ns;
-        _max = Math.Max(_max, ns);
+        if (ns > _max)
+        {
+            _max = ns;
+        }
     }
 
     /// <summary>The upper bound of the bucket holding quantile <paramref name="q"/>.</summary>

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using PvIommu.Guest;
 using PvIommu.Guest.Dma;
 using PvIommu.Hypervisor;
@@ -92,5 +93,6 @@ internal sealed class SimContext
 internal readonly record struct DeviceLatency(double StepNs, double TransferNs)
 {
     /// <summary>The latency of one such DMA that took <paramref name="walkSteps"/> walk steps.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public double Ns(long walkSteps) => (walkSteps * StepNs) + TransferNs;
 }
