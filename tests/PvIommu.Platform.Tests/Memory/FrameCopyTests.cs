@@ -6,7 +6,8 @@ public class FrameCopyTests
 {
     public static TheoryData<int, int> Shapes => new()
     {
-        { 0, 0 }, { 1, 3 }, { 31, 0 }, { 32, 7 }, { 255, 1 }, { 256, 0 }, { 257, 5 },
+        { 0, 0 }, { 1, 3 }, { 31, 0 }, { 32, 7 }, { 63, 2 }, { 64, 0 }, { 65, 3 }, { 128, 5 },
+        { 255, 1 }, { 256, 0 }, { 257, 5 },
         { 383, 9 }, { 4000, 0 }, { 4000, 96 }, { 4095, 1 }, { 4096, 0 },
     };
 
@@ -31,6 +32,7 @@ public class FrameCopyTests
     [InlineData(1000, 40)]
     [InlineData(1000, -40)]
     [InlineData(4000, 32)]
+    [InlineData(100, 8)]
     public void Copy_OverlappingSpans_BehavesAsMemmove(int length, int shift)
     {
         var buffer = new byte[length + 128];
@@ -48,6 +50,7 @@ public class FrameCopyTests
     public void Copy_ShorterDestination_Throws()
     {
         Assert.Throws<ArgumentException>(() => FrameCopy.Copy(new byte[300], new byte[299]));
+        Assert.Throws<ArgumentException>(() => FrameCopy.Copy(new byte[100], new byte[99]));
         Assert.Throws<ArgumentException>(() => FrameCopy.Copy(new byte[10], new byte[9]));
     }
 
