@@ -11,9 +11,12 @@ namespace PvIommu.Platform.Iommu;
 /// byte moves, so a transfer that faults anywhere reads or writes nothing and records one
 /// fault, at the first refused piece.
 /// <para>
-/// <see cref="Read"/> and <see cref="Write"/> are never inlined: each already inlines the
-/// translation, and a device's loop that inlined them as well (the NIC's receive loop did)
-/// grew past the registers it has and spilled on every frame, 5 % slower in the replay.
+/// <see cref="Read"/> and <see cref="Write"/> keep their frame list in a local
+/// (<see cref="FrameList"/>), not a stackalloc: a method with a stackalloc and a loop is compiled
+/// once, fully optimised, and never again with the profile the tiered JIT gathers, and these are
+/// the hottest methods of every DMA. They are never inlined: each already inlines the
+/// translation, and a device's loop that inlined them as well (the NIC's receive loop did) grew
+/// past the registers it has and spilled on every frame, 5 % slower in the replay.
 /// </para>
 /// </remarks>
 public sealed partial class IommuUnit
@@ -21,8 +24,16 @@ public sealed partial class IommuUnit
     /// <summary>Transfers of up to this many pieces keep their frame list on the stack.</summary>
     private const int StackPieces = 32;
 
+    /// <summary>The frame list of a transfer of up to <see cref="StackPieces"/> pieces, held in a local.</summary>
+    [InlineArray(StackPieces)]
+    private struct FrameList
+    {
+        private ulong _first;
+    }
+
     /// <inheritdoc/>
     [MethodImpl(MethodImplOptions.NoInlining)]
+    [SkipLocalsInit] // the frame list is written by TranslateAll before it is read
     public DmaResult Read(Sbdf requester, ulong busAddress, Span<byte> destination)
     {
         if (destination.IsEmpty)
@@ -30,31 +41,10 @@ public sealed partial class IommuUnit
             return DmaResult.Ok;
         }
 
-        var offset = (int)(busAddress & (Frame.Size - 1));
-        if (destination.Length > Frame.Size - offset)
-        {
-            return ReadPieces(requester, busAddress, destination);
-        }
-
-        // One piece, as most DMA is (a frame into its buffer, a descriptor burst): no frame list,
-        // and no stackalloc in the method every DMA calls.
-        var frame = 0UL;
-        var result = TranslateAll(requester, busAddress, DmaAccess.Read, new Span<ulong>(ref frame));
-        if (result.IsOk)
-        {
-            _memory.Read(new Mfn(frame), offset, destination);
-        }
-
-        return result;
-    }
-
-    /// <summary>A transfer that crosses a frame boundary: every piece translated, then the bytes moved piece by piece.</summary>
-    [SkipLocalsInit] // the frame list is written by TranslateAll before it is read
-    private DmaResult ReadPieces(Sbdf requester, ulong busAddress, Span<byte> destination)
-    {
         var pieces = PieceCount(busAddress, destination.Length);
         ulong[]? rented = null;
-        var frames = pieces <= StackPieces ? stackalloc ulong[StackPieces] : (rented = ArrayPool<ulong>.Shared.Rent(pieces));
+        Unsafe.SkipInit(out FrameList local);
+        Span<ulong> frames = pieces <= StackPieces ? local : (rented = ArrayPool<ulong>.Shared.Rent(pieces));
         try
         {
             var result = TranslateAll(requester, busAddress, DmaAccess.Read, frames[..pieces]);
@@ -79,6 +69,7 @@ public sealed partial class IommuUnit
 
     /// <inheritdoc/>
     [MethodImpl(MethodImplOptions.NoInlining)]
+    [SkipLocalsInit] // the frame list is written by TranslateAll before it is read
     public DmaResult Write(Sbdf requester, ulong busAddress, ReadOnlySpan<byte> source)
     {
         if (source.IsEmpty)
@@ -86,31 +77,10 @@ public sealed partial class IommuUnit
             return DmaResult.Ok;
         }
 
-        var offset = (int)(busAddress & (Frame.Size - 1));
-        if (source.Length > Frame.Size - offset)
-        {
-            return WritePieces(requester, busAddress, source);
-        }
-
-        // One piece, as most DMA is (a frame into its buffer, a descriptor burst): no frame list,
-        // and no stackalloc in the method every DMA calls.
-        var frame = 0UL;
-        var result = TranslateAll(requester, busAddress, DmaAccess.Write, new Span<ulong>(ref frame));
-        if (result.IsOk)
-        {
-            _memory.Write(new Mfn(frame), offset, source);
-        }
-
-        return result;
-    }
-
-    /// <summary>A transfer that crosses a frame boundary: every piece translated, then the bytes moved piece by piece.</summary>
-    [SkipLocalsInit] // the frame list is written by TranslateAll before it is read
-    private DmaResult WritePieces(Sbdf requester, ulong busAddress, ReadOnlySpan<byte> source)
-    {
         var pieces = PieceCount(busAddress, source.Length);
         ulong[]? rented = null;
-        var frames = pieces <= StackPieces ? stackalloc ulong[StackPieces] : (rented = ArrayPool<ulong>.Shared.Rent(pieces));
+        Unsafe.SkipInit(out FrameList local);
+        Span<ulong> frames = pieces <= StackPieces ? local : (rented = ArrayPool<ulong>.Shared.Rent(pieces));
         try
         {
             var result = TranslateAll(requester, busAddress, DmaAccess.Write, frames[..pieces]);
