@@ -43,10 +43,11 @@ public sealed unsafe partial class PageTable<TFormat>
     // table.
     private const int LeafCacheSlots = 8;
     private readonly ulong[] _leafRegions = new ulong[LeafCacheSlots];
-    private readonly int[] _leafPages = [-1, -1, -1, -1, -1, -1, -1, -1];
+    private readonly int[] _leafPages = new int[LeafCacheSlots];
 
     private PageTable(TablePool pool, int rootPage, int levels)
     {
+        ForgetLeafTables();
         _pool = pool;
         _rootPage = rootPage;
         _tablePages = 1;
@@ -209,9 +210,12 @@ public sealed unsafe partial class PageTable<TFormat>
     /// <summary>Gives a table page back to the pool, forgetting every cached level-1 table.</summary>
     private void GiveTable(int page)
     {
-        _leafPages.AsSpan().Fill(-1);
+        ForgetLeafTables();
         _pool.Give(page);
     }
+
+    /// <summary>Empties the level-1 table cache (-1 in every slot: no table).</summary>
+    private void ForgetLeafTables() => _leafPages.AsSpan().Fill(-1);
 
     /// <summary>Frees empty tables from <paramref name="level"/> up the recorded path; the root stays.</summary>
     private void ReclaimUpward(ReadOnlySpan<int> path, ReadOnlySpan<int> slots, int level)
