@@ -54,6 +54,20 @@ public class NicReplayTests
     }
 
     [Fact]
+    public void DeviceAndDriverHalves_AreEachPartOfTheTimedRun()
+    {
+        var r = NicReplay.Run(new NicReplayOptions { Frames = 20_000 });
+
+        Assert.True(r.DeviceSeconds > 0, $"device {r.DeviceSeconds}");
+        Assert.True(r.DriverSeconds > 0, $"driver {r.DriverSeconds}");
+
+        // Both halves are measured inside the timed run (a microsecond for the clocks' rounding).
+        Assert.True(r.DeviceSeconds + r.DriverSeconds <= r.Seconds + 1e-6, $"device {r.DeviceSeconds} + driver {r.DriverSeconds} > {r.Seconds}");
+        Assert.Equal(r.DeviceSeconds * 1e9 / r.Frames, r.DeviceNsPerPage, 6);
+        Assert.Equal(r.DriverSeconds * 1e9 / r.Frames, r.DriverNsPerPage, 6);
+    }
+
+    [Fact]
     public void NoRecycling_EveryFrameCostsAMap_TheUnmapsOfARefillGoAsOneEntry()
     {
         // Every page leaves the pool: one map_pages entry each. They leave in ring order, so the

@@ -43,12 +43,20 @@ public sealed record NicReplayOptions
 /// <param name="IommuOps">iommu_op entries those traps carried.</param>
 /// <param name="Invalidations">IOTLB invalidations the hypervisor issued while timed.</param>
 /// <param name="Dropped">Frames not delivered (no buffer posted, or a DMA fault): 0 in a healthy run.</param>
-public sealed record NicReplayResult(long Frames, long Bytes, double Seconds, long Traps, long IommuOps, long Invalidations, long Dropped)
+/// <param name="DeviceSeconds">Of <paramref name="Seconds"/>, the time in the NIC's receive loop: descriptor fetches, the data writes through the IOMMU, write-backs.</param>
+/// <param name="DriverSeconds">Of <paramref name="Seconds"/>, the time in the driver's NAPI polls: reaping, recycling, the DMA API's maps and unmaps and their hypercalls.</param>
+public sealed record NicReplayResult(long Frames, long Bytes, double Seconds, long Traps, long IommuOps, long Invalidations, long Dropped, double DeviceSeconds, double DriverSeconds)
 {
     private const double MiB = 1 << 20;
 
     /// <summary>Received pages per second of wall-clock time.</summary>
     public double PageDmasPerSecond => Frames / Seconds;
+
+    /// <summary>Nanoseconds per page in the device's half (<see cref="DeviceSeconds"/>).</summary>
+    public double DeviceNsPerPage => DeviceSeconds * 1e9 / Frames;
+
+    /// <summary>Nanoseconds per page in the driver's half (<see cref="DriverSeconds"/>).</summary>
+    public double DriverNsPerPage => DriverSeconds * 1e9 / Frames;
 
     /// <summary>Hypercall traps per MiB received.</summary>
     public double HypercallsPerMiB => Traps / (Bytes / MiB);
@@ -86,6 +94,7 @@ public static class NicReplay
             var driver = context.KernelOf(workload.Spec.Device).Driver;
             var calls = context.Meter.Calls(driver);
             var nic = workload.Nic.Stats;
+            var (device, polls) = (workload.DeviceTime, workload.DriverTime);
             var clock = Stopwatch.StartNew();
             Advance(context, workload, ref now, options.Frames);
             var seconds = clock.Elapsed.TotalSeconds;
@@ -99,7 +108,9 @@ public static class NicReplay
                 spent.Traps,
                 spent.Ops,
                 spent.Invalidations,
-                after.RxMissed - nic.RxMissed + after.RxDmaErrors - nic.RxDmaErrors);
+                after.RxMissed - nic.RxMissed + after.RxDmaErrors - nic.RxDmaErrors,
+                (workload.DeviceTime - device).TotalSeconds,
+                (workload.DriverTime - polls).TotalSeconds);
         }
         finally
         {

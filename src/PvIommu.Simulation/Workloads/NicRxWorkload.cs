@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Globalization;
 using PvIommu.Devices;
 using PvIommu.Devices.Drivers;
@@ -24,6 +25,8 @@ internal sealed class NicRxWorkload : Workload
     private GuestDriverEnvironment? _environment;
     private NicDriver? _driver;
     private long _dropped;
+    private long _deviceTicks;
+    private long _driverTicks;
 
     public NicRxWorkload(SimContext context, NicRxSpec spec)
         : base(context, spec, spec.LineRateBitsPerSecond / (8.0 * (spec.FrameBytes + 20)))
@@ -39,6 +42,19 @@ internal sealed class NicRxWorkload : Workload
 
     /// <summary>The NIC model (for the replay's counters).</summary>
     public Nic Nic => _nic;
+
+    /// <summary>
+    /// Wall-clock time spent in the device's half of every batch so far: the NIC taking frames
+    /// off the wire (descriptor fetches, the data writes through the IOMMU, write-backs) and the
+    /// per-frame latency bookkeeping.
+    /// </summary>
+    public TimeSpan DeviceTime => Stopwatch.GetElapsedTime(0, _deviceTicks);
+
+    /// <summary>
+    /// Wall-clock time spent in the driver's NAPI polls so far: reaping, recycling, the DMA API's
+    /// maps and unmaps and the hypercalls they make.
+    /// </summary>
+    public TimeSpan DriverTime => Stopwatch.GetElapsedTime(0, _driverTicks);
 
     public override string Mapping => Describe(_environment?.Dma);
 
@@ -97,6 +113,7 @@ internal sealed class NicRxWorkload : Workload
 
             // The batch's walks are charged once; each frame's latency needs only its walk steps.
             var walks = Meter.Walks(Unit);
+            var started = Stopwatch.GetTimestamp();
             for (var i = 0; i < batch; i++)
             {
                 var steps = Unit.WalkStepCount;
@@ -114,8 +131,12 @@ internal sealed class NicRxWorkload : Workload
             // The interrupt that starts the poll comes after the NIC writes back what it holds.
             _nic.FlushRxWriteBack();
             Charge(default, Meter.Walks(Unit) - walks);
+            var polling = Stopwatch.GetTimestamp();
             var spent = _environment!.Spent;
             _driver!.Poll(_spec.Napi, null);
+            var polled = Stopwatch.GetTimestamp();
+            _deviceTicks += polling - started;
+            _driverTicks += polled - polling;
             var calls = _environment.Spent - spent;
             Charge(calls, default);
             var share = arrived == 0 ? 0 : Context.LatencyNs(calls, default, 0) / arrived;
