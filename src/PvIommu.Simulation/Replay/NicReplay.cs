@@ -44,7 +44,7 @@ public sealed record NicReplayOptions
 /// <param name="Invalidations">IOTLB invalidations the hypervisor issued while timed.</param>
 /// <param name="Dropped">Frames not delivered (no buffer posted, or a DMA fault): 0 in a healthy run.</param>
 /// <param name="DeviceSeconds">Of <paramref name="Seconds"/>, the time in the NIC's receive loop: descriptor fetches, the data writes through the IOMMU, write-backs.</param>
-/// <param name="DriverSeconds">Of <paramref name="Seconds"/>, the time in the driver's NAPI polls: reaping, recycling, the DMA API's maps and unmaps and their hypercalls.</param>
+/// <param name="DriverSeconds">Of <paramref name="Seconds"/>, the time in the driver's NAPI polls: reaping, recycling, the DMA API's maps and unmaps and their hypercalls. The rest of <paramref name="Seconds"/> is the epochs' own work and the latency histogram.</param>
 public sealed record NicReplayResult(long Frames, long Bytes, double Seconds, long Traps, long IommuOps, long Invalidations, long Dropped, double DeviceSeconds, double DriverSeconds)
 {
     private const double MiB = 1 << 20;

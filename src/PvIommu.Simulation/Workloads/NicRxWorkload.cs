@@ -45,8 +45,8 @@ internal sealed class NicRxWorkload : Workload
 
     /// <summary>
     /// Wall-clock time spent in the device's half of every batch so far: the NIC taking frames
-    /// off the wire (descriptor fetches, the data writes through the IOMMU, write-backs) and the
-    /// per-frame latency bookkeeping.
+    /// off the wire (descriptor fetches, the data writes through the IOMMU, write-backs), with
+    /// each frame's device latency worked out as it lands.
     /// </summary>
     public TimeSpan DeviceTime => Stopwatch.GetElapsedTime(0, _deviceTicks);
 
